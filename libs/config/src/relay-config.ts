@@ -1,0 +1,128 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { Env } from './env-source';
+import { readVariable } from './env-source';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every service name the relay knows; `SER_SERVICES` selects a subset to run in one process. */
+export const SERVICE_NAMES = ['ingress', 'scanner', 'signer', 'egress', 'reporting', 'admin'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:,]+)(:\d{1,5})?$/, 'expected host or host:port');
+
+const serviceList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+  .pipe(z.array(z.enum(SERVICE_NAMES)).min(1, 'expected at least one service'))
+  .or(z.literal('all').transform(() => [...SERVICE_NAMES]));
+
+/** Variable name → schema. The names are a contract with operators (docs/configuration.md). */
+const schema = {
+  SER_SERVICES: z.string().default('all').pipe(serviceList),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// URL').default('mongodb://127.0.0.1:27017/ser'),
+  SER_MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).optional(),
+  SER_MONGO_WRITE_CONCERN: z.enum(['majority', '1']).default('majority'),
+  SER_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only (no ":")').default('ser'),
+  SER_DATA_DIR: z.string().default('.data'),
+  SER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SER_LOG_PRETTY: bool.default(false),
+  SER_HOSTNAME: z.string().min(1).default(hostname()),
+  SER_MASTER_KEY: z.string().optional(),
+  SER_INGRESS_HOST: z.string().default('0.0.0.0'),
+  SER_INGRESS_SUBMISSION_PORT: port.default(587),
+  SER_INGRESS_SUBMISSIONS_PORT: port.default(465),
+  SER_INGRESS_MAX_MESSAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
+  SER_INGRESS_MAX_RECIPIENTS: positiveInt.default(100),
+  SER_TLS_CERT_FILE: z.string().optional(),
+  SER_TLS_KEY_FILE: z.string().optional(),
+  SER_CLAMD_HOST: z.string().default('127.0.0.1'),
+  SER_CLAMD_PORT: port.default(3310),
+  SER_CLAMD_TIMEOUT_MS: positiveInt.default(30000),
+  SER_SCANNER_CONCURRENCY: positiveInt.default(4),
+  SER_SIGNER_CONCURRENCY: positiveInt.default(8),
+  SER_DNS_SERVERS: z.string().optional().transform((s, ctx) => parseServers(s, ctx)),
+  SER_EGRESS_PORT: port.default(25),
+  SER_EGRESS_CONCURRENCY: positiveInt.default(10),
+  SER_EGRESS_CONNECT_TIMEOUT_MS: positiveInt.default(30000),
+  SER_EGRESS_MAX_ATTEMPTS: positiveInt.default(12),
+  SER_REPORTING_CONCURRENCY: positiveInt.default(16),
+  SER_ADMIN_HOST: z.string().default('0.0.0.0'),
+  SER_ADMIN_PORT: port.default(8080),
+  SER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+} as const;
+
+function parseServers(value: string | undefined, ctx: z.RefinementCtx): string[] {
+  if (value === undefined) {
+    return [];
+  }
+  const servers = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const server of servers) {
+    if (!hostPort.safeParse(server).success) {
+      ctx.addIssue({ code: 'custom', message: `"${server}" is not host or host:port` });
+    }
+  }
+  return servers;
+}
+
+/** Variables that may come from a file named by `<NAME>_FILE`. */
+const SECRET_VARIABLES = new Set(['SER_MASTER_KEY', 'SER_ADMIN_TOKEN', 'MONGO_URL', 'REDIS_URL']);
+
+type Schema = typeof schema;
+export type RelayEnv = { [K in keyof Schema]: z.output<Schema[K]> };
+
+export interface RelayConfig extends RelayEnv {
+  /** Database name: SER_MONGO_DB, else the MONGO_URL path, else `ser`. */
+  readonly mongoDb: string;
+  readonly dataDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the whole environment at once and reports every problem, naming the variable. */
+export function loadConfig(env: Env): RelayConfig {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(schema)) {
+    const raw = SECRET_VARIABLES.has(name) ? readVariable(env, name, problems) : env[name]?.trim() || undefined;
+    const parsed = (variable as z.ZodType).safeParse(raw);
+    if (parsed.success) {
+      values[name] = parsed.data;
+    } else {
+      problems.push(`${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  const relayEnv = values as RelayEnv;
+  return {
+    ...relayEnv,
+    mongoDb: relayEnv.SER_MONGO_DB ?? databaseFromUrl(relayEnv.MONGO_URL) ?? 'ser',
+    dataDir: resolve(relayEnv.SER_DATA_DIR),
+  };
+}
+
+function databaseFromUrl(url: string): string | undefined {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(url)?.[1];
+  return path === undefined || path === '' ? undefined : decodeURIComponent(path);
+}
+
+/** What a service needs that the generic schema leaves optional; checked when that service starts. */
+export function requireSetting<T>(value: T | undefined, name: string, service: ServiceName): T {
+  if (value === undefined) {
+    throw new ConfigError([`${name}: required by the ${service} service`]);
+  }
+  return value;
+}

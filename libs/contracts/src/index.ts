@@ -1,0 +1,4 @@
+export * from './ids';
+export * from './queues';
+export * from './events';
+export * from './message-state';

@@ -1,0 +1,16 @@
+/** Lifecycle of a message (docs/architecture.md § Message lifecycle). */
+export const MESSAGE_STATES = [
+  'accepted',
+  'scanned',
+  'signed',
+  'delivering',
+  'delivered',
+  'partially_delivered',
+  'bounced',
+  'rejected_av',
+  'held',
+] as const;
+export type MessageState = (typeof MESSAGE_STATES)[number];
+
+export const RECIPIENT_STATES = ['pending', 'delivered', 'deferred', 'bounced'] as const;
+export type RecipientState = (typeof RECIPIENT_STATES)[number];

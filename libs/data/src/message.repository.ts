@@ -1,0 +1,104 @@
+import type { MessageState } from '@ser/contracts';
+import type { Collection, Db } from 'mongodb';
+import type { MessageDocument, RecipientDocument } from './documents';
+import { COLLECTIONS } from './documents';
+import { isDuplicateKeyError } from './tenant-config.repository';
+
+export interface RecipientResult {
+  state: 'delivered' | 'deferred' | 'bounced';
+  reply: string;
+}
+
+/** The system of record for messages and the per-recipient delivery ledger. */
+export class MessageRepository {
+  readonly messages: Collection<MessageDocument>;
+  readonly recipients: Collection<RecipientDocument>;
+
+  constructor(db: Db) {
+    this.messages = db.collection(COLLECTIONS.messages);
+    this.recipients = db.collection(COLLECTIONS.recipients);
+  }
+
+  /** Writes the message record and its recipient ledger; safe to repeat for the same id. */
+  async create(message: MessageDocument): Promise<void> {
+    const ledger = message.envelope.rcptTo.map((address) => recipientDocument(message, address));
+    await this.insertIgnoringDuplicates(this.recipients, ledger);
+    await this.insertIgnoringDuplicates(this.messages, [message]);
+  }
+
+  findById(messageId: string): Promise<MessageDocument | null> {
+    return this.messages.findOne({ _id: messageId });
+  }
+
+  findForTenant(tenantId: string, messageId: string): Promise<MessageDocument | null> {
+    return this.messages.findOne({ _id: messageId, tenantId });
+  }
+
+  /**
+   * Moves a message to `to` only from one of the `from` states: a redelivered job finds the state
+   * already moved and does nothing (exactly-once effect on top of at-least-once jobs).
+   */
+  async transition(
+    messageId: string,
+    from: readonly MessageState[],
+    to: MessageState,
+    set: Partial<MessageDocument> = {},
+  ): Promise<boolean> {
+    const result = await this.messages.updateOne(
+      { _id: messageId, state: { $in: [...from] } },
+      { $set: { ...set, state: to, updatedAt: new Date() } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  recipientsFor(messageId: string, domain?: string): Promise<RecipientDocument[]> {
+    const filter = domain === undefined ? { messageId } : { messageId, domain };
+    return this.recipients.find(filter).sort({ address: 1 }).toArray();
+  }
+
+  /** Records one attempt's result; never overwrites a recipient that was already delivered or bounced. */
+  async recordRecipient(messageId: string, address: string, result: RecipientResult): Promise<boolean> {
+    const update = await this.recipients.updateOne(
+      { _id: recipientId(messageId, address), state: { $in: ['pending', 'deferred'] } },
+      { $set: { state: result.state, lastReply: result.reply, updatedAt: new Date() }, $inc: { attempts: 1 } },
+    );
+    return update.modifiedCount === 1;
+  }
+
+  private async insertIgnoringDuplicates<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
+    for (const doc of docs) {
+      try {
+        await collection.insertOne(doc as Parameters<Collection<T>['insertOne']>[0]);
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) {
+          throw error;
+        }
+      }
+    }
+  }
+}
+
+export function recipientId(messageId: string, address: string): string {
+  return `${messageId}/${address.toLowerCase()}`;
+}
+
+function recipientDocument(message: MessageDocument, address: string): RecipientDocument {
+  const lower = address.toLowerCase();
+  return {
+    _id: recipientId(message._id, lower),
+    messageId: message._id,
+    tenantId: message.tenantId,
+    address: lower,
+    domain: lower.slice(lower.lastIndexOf('@') + 1),
+    state: 'pending',
+    attempts: 0,
+    updatedAt: message.createdAt,
+  };
+}
+
+export const messageIndexes = [
+  { collection: COLLECTIONS.messages, key: { tenantId: 1, createdAt: -1 } },
+  { collection: COLLECTIONS.messages, key: { state: 1, updatedAt: 1 } },
+  { collection: COLLECTIONS.messages, key: { expiresAt: 1 } },
+  { collection: COLLECTIONS.recipients, key: { messageId: 1, domain: 1 } },
+] as const;

@@ -1,0 +1,3 @@
+export { headerBlockEnd, parseHeaderBlock, headerValues } from './headers';
+export type { HeaderField } from './headers';
+export { parseMailboxList, domainOf, isDeliverableAddress } from './addresses';

@@ -1,0 +1,49 @@
+import {
+  deliverJobSchema,
+  QUEUES,
+  relayEventSchema,
+  scanJobSchema,
+  signJobSchema,
+} from '@ser/contracts';
+import type { DeliverJob, QueueKey, RelayEvent, ScanJob, SignJob } from '@ser/contracts';
+import type { JobsOptions } from 'bullmq';
+import type { z } from 'zod';
+
+/** One entry per job type: schema and default job options (retry policy, retention). */
+export interface CatalogEntry<T> {
+  queue: string;
+  schema: z.ZodType<T>;
+  defaults: JobsOptions;
+}
+
+export interface JobPayloads {
+  scan: ScanJob;
+  sign: SignJob;
+  deliver: DeliverJob;
+  events: RelayEvent;
+}
+
+const retention = { removeOnComplete: { age: 3600, count: 10000 }, removeOnFail: { age: 7 * 24 * 3600 } };
+
+export const JOB_CATALOG: { [K in QueueKey]: CatalogEntry<JobPayloads[K]> } = {
+  scan: {
+    queue: QUEUES.scan,
+    schema: scanJobSchema,
+    defaults: { attempts: 8, backoff: { type: 'exponential', delay: 2000 }, ...retention },
+  },
+  sign: {
+    queue: QUEUES.sign,
+    schema: signJobSchema,
+    defaults: { attempts: 8, backoff: { type: 'exponential', delay: 2000 }, ...retention },
+  },
+  deliver: {
+    queue: QUEUES.deliver,
+    schema: deliverJobSchema,
+    defaults: { attempts: 12, backoff: { type: 'exponential', delay: 5000 }, ...retention },
+  },
+  events: {
+    queue: QUEUES.events,
+    schema: relayEventSchema as z.ZodType<RelayEvent>,
+    defaults: { attempts: 20, backoff: { type: 'exponential', delay: 1000 }, ...retention },
+  },
+};

@@ -1,0 +1,57 @@
+import type { QueueKey } from '@ser/contracts';
+import { Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOB_CATALOG } from './job-catalog';
+import type { JobPayloads } from './job-catalog';
+import { createRedis } from './redis-connection';
+
+export class InvalidJobError extends Error {
+  constructor(queue: string, message: string) {
+    super(`invalid ${queue} job: ${message}`);
+    this.name = 'InvalidJobError';
+  }
+}
+
+/** Typed producer for every queue of the catalog. Validates before `add()`. */
+export class QueueBus {
+  private readonly connection: Redis;
+  private readonly queues = new Map<QueueKey, Queue>();
+
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+  ) {
+    this.connection = createRedis(redisUrl, 'producer');
+    // ioredis emits errors on reconnect attempts; callers see failures through rejected commands.
+    this.connection.on('error', () => undefined);
+  }
+
+  async enqueue<K extends QueueKey>(key: K, payload: JobPayloads[K], jobId: string, options: JobsOptions = {}): Promise<void> {
+    const entry = JOB_CATALOG[key];
+    const parsed = entry.schema.safeParse(payload);
+    if (!parsed.success) {
+      throw new InvalidJobError(entry.queue, parsed.error.message);
+    }
+    await this.queue(key).add(key, parsed.data, { ...entry.defaults, ...options, jobId });
+  }
+
+  queue(key: QueueKey): Queue {
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = new Queue(JOB_CATALOG[key].queue, { connection: this.connection, prefix: this.prefix });
+      queue.on('error', () => undefined);
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  async ping(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,37 @@
+import type { RelayConfig } from '@ser/config';
+import type { QueueKey } from '@ser/contracts';
+import type { Logger } from '@ser/logger';
+import { startJobWorker } from '@ser/queue';
+import type { JobContext, JobPayloads, RunningWorker } from '@ser/queue';
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+
+/**
+ * Base of every queue processor: starts one BullMQ worker when the service starts and closes it
+ * on shutdown, letting the jobs in progress finish. Subclasses only validate-and-delegate.
+ */
+export abstract class JobProcessor<K extends QueueKey> implements OnApplicationBootstrap, OnApplicationShutdown {
+  private worker: RunningWorker | undefined;
+
+  protected constructor(
+    private readonly queueKey: K,
+    protected readonly config: RelayConfig,
+    protected readonly logger: Logger,
+  ) {}
+
+  protected abstract concurrency(): number;
+
+  abstract handle(payload: JobPayloads[K], context: JobContext): Promise<void>;
+
+  onApplicationBootstrap(): void {
+    this.worker = startJobWorker(this.queueKey, (payload, context) => this.handle(payload, context), {
+      redisUrl: this.config.REDIS_URL,
+      prefix: this.config.SER_QUEUE_PREFIX,
+      concurrency: this.concurrency(),
+      logger: this.logger,
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+  }
+}

@@ -1,0 +1,18 @@
+import { CoreModule } from '@ser/runtime';
+import type { CoreOptions } from '@ser/runtime';
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { ScanMessageProcessor } from './jobs/scan-message.processor';
+import { ClamdClient } from './scan/clamd-client';
+import { ScanMessageUseCase } from './scan/scan-message.use-case';
+
+@Module({})
+export class ScannerModule {
+  static register(core: CoreOptions): DynamicModule {
+    return {
+      module: ScannerModule,
+      imports: [CoreModule.forRoot(core)],
+      providers: [ClamdClient, ScanMessageUseCase, ScanMessageProcessor],
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import { CoreModule, secretBoxProvider } from '@ser/runtime';
+import type { CoreOptions } from '@ser/runtime';
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { SignMessageProcessor } from './jobs/sign-message.processor';
+import { SignMessageUseCase } from './sign/sign-message.use-case';
+
+@Module({})
+export class SignerModule {
+  static register(core: CoreOptions): DynamicModule {
+    return {
+      module: SignerModule,
+      imports: [CoreModule.forRoot(core)],
+      providers: [secretBoxProvider('signer'), SignMessageUseCase, SignMessageProcessor],
+    };
+  }
+}
