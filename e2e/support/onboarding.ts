@@ -17,7 +17,11 @@ export async function onboardTenant(relay: RelayHarness, domain: string): Promis
     }
     return result.body;
   };
-  const tenant = expectStatus(await relay.api<{ id: string }>('POST', '/v1/tenants', { name: `Tenant ${domain}` }), 201, 'tenant');
+  const tenant = expectStatus(
+    await relay.api<{ id: string }>('POST', '/v1/tenants', { name: `Tenant ${domain}` }),
+    201,
+    'tenant',
+  );
   const dom = expectStatus(
     await relay.api<{ id: string }>('POST', `/v1/tenants/${tenant.id}/domains`, { name: domain }),
     201,

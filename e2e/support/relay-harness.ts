@@ -24,11 +24,17 @@ export interface RelayHarness {
   adminToken: string;
   submissionPort: number;
   running: RunningServices;
-  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
-export async function startRelayHarness(services: readonly ServiceName[] = ALL_SERVICES.map((s) => s.name)): Promise<RelayHarness> {
+export async function startRelayHarness(
+  services: readonly ServiceName[] = ALL_SERVICES.map((s) => s.name),
+): Promise<RelayHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'ser-e2e-'));
   const tls = generateSelfSignedCert();
   writeFileSync(join(dir, 'cert.pem'), tls.cert);

@@ -12,24 +12,36 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 export const SERVICE_NAMES = ['ingress', 'scanner', 'signer', 'egress', 'reporting', 'admin'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:,]+)(:\d{1,5})?$/, 'expected host or host:port');
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:,]+)(:\d{1,5})?$/, 'expected host or host:port');
 
 const serviceList = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== ''),
+  )
   .pipe(z.array(z.enum(SERVICE_NAMES)).min(1, 'expected at least one service'))
   .or(z.literal('all').transform(() => [...SERVICE_NAMES]));
 
 /** Variable name → schema. The names are a contract with operators (docs/configuration.md). */
 const schema = {
   SER_SERVICES: z.string().default('all').pipe(serviceList),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// URL').default('mongodb://127.0.0.1:27017/ser'),
-  SER_MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).optional(),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// URL')
+    .default('mongodb://127.0.0.1:27017/ser'),
+  SER_MONGO_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/)
+    .optional(),
   SER_MONGO_WRITE_CONCERN: z.enum(['majority', '1']).default('majority'),
-  SER_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only (no ":")').default('ser'),
+  SER_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only (no ":")')
+    .default('ser'),
   SER_DATA_DIR: z.string().default('.data'),
   SER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SER_LOG_PRETTY: bool.default(false),
@@ -47,7 +59,10 @@ const schema = {
   SER_CLAMD_TIMEOUT_MS: positiveInt.default(30000),
   SER_SCANNER_CONCURRENCY: positiveInt.default(4),
   SER_SIGNER_CONCURRENCY: positiveInt.default(8),
-  SER_DNS_SERVERS: z.string().optional().transform((s, ctx) => parseServers(s, ctx)),
+  SER_DNS_SERVERS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => parseServers(s, ctx)),
   SER_EGRESS_PORT: port.default(25),
   SER_EGRESS_CONCURRENCY: positiveInt.default(10),
   SER_EGRESS_CONNECT_TIMEOUT_MS: positiveInt.default(30000),
@@ -62,7 +77,10 @@ function parseServers(value: string | undefined, ctx: z.RefinementCtx): string[]
   if (value === undefined) {
     return [];
   }
-  const servers = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const servers = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const server of servers) {
     if (!hostPort.safeParse(server).success) {
       ctx.addIssue({ code: 'custom', message: `"${server}" is not host or host:port` });
@@ -91,11 +109,13 @@ export class ConfigError extends Error {
 }
 
 /** Validates the whole environment at once and reports every problem, naming the variable. */
-export function loadConfig(env: Env): RelayConfig {
+export function loadConfig(env: Env = process.env): RelayConfig {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   for (const [name, variable] of Object.entries(schema)) {
-    const raw = SECRET_VARIABLES.has(name) ? readVariable(env, name, problems) : env[name]?.trim() || undefined;
+    const raw = SECRET_VARIABLES.has(name)
+      ? readVariable(env, name, problems)
+      : env[name]?.trim() || undefined;
     const parsed = (variable as z.ZodType).safeParse(raw);
     if (parsed.success) {
       values[name] = parsed.data;

@@ -60,12 +60,18 @@ export class MessageRepository {
   async recordRecipient(messageId: string, address: string, result: RecipientResult): Promise<boolean> {
     const update = await this.recipients.updateOne(
       { _id: recipientId(messageId, address), state: { $in: ['pending', 'deferred'] } },
-      { $set: { state: result.state, lastReply: result.reply, updatedAt: new Date() }, $inc: { attempts: 1 } },
+      {
+        $set: { state: result.state, lastReply: result.reply, updatedAt: new Date() },
+        $inc: { attempts: 1 },
+      },
     );
     return update.modifiedCount === 1;
   }
 
-  private async insertIgnoringDuplicates<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
+  private async insertIgnoringDuplicates<T extends { _id: string }>(
+    collection: Collection<T>,
+    docs: T[],
+  ): Promise<void> {
     for (const doc of docs) {
       try {
         await collection.insertOne(doc as Parameters<Collection<T>['insertOne']>[0]);

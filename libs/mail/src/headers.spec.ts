@@ -2,7 +2,9 @@ import { headerBlockEnd, headerValues, parseHeaderBlock } from './headers';
 
 describe('parseHeaderBlock', () => {
   it('unfolds continuation lines and stops at the blank line', () => {
-    const fields = parseHeaderBlock('From: A <a@x.test>\r\nSubject: hello\r\n world\r\n\r\nFrom: body@y.test\r\n');
+    const fields = parseHeaderBlock(
+      'From: A <a@x.test>\r\nSubject: hello\r\n world\r\n\r\nFrom: body@y.test\r\n',
+    );
     expect(fields).toEqual([
       { name: 'From', value: 'A <a@x.test>' },
       { name: 'Subject', value: 'hello world' },

@@ -48,7 +48,9 @@ export class GridFsMessageStore implements MessageStore {
   }
 
   async exists(messageId: string): Promise<boolean> {
-    const file = await this.db.collection(`${MESSAGE_BUCKET}.files`).findOne({ filename: messageId }, { projection: { _id: 1 } });
+    const file = await this.db
+      .collection(`${MESSAGE_BUCKET}.files`)
+      .findOne({ filename: messageId }, { projection: { _id: 1 } });
     return file !== null;
   }
 

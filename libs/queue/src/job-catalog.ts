@@ -1,10 +1,4 @@
-import {
-  deliverJobSchema,
-  QUEUES,
-  relayEventSchema,
-  scanJobSchema,
-  signJobSchema,
-} from '@ser/contracts';
+import { deliverJobSchema, QUEUES, relayEventSchema, scanJobSchema, signJobSchema } from '@ser/contracts';
 import type { DeliverJob, QueueKey, RelayEvent, ScanJob, SignJob } from '@ser/contracts';
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
@@ -43,7 +37,7 @@ export const JOB_CATALOG: { [K in QueueKey]: CatalogEntry<JobPayloads[K]> } = {
   },
   events: {
     queue: QUEUES.events,
-    schema: relayEventSchema as z.ZodType<RelayEvent>,
+    schema: relayEventSchema,
     defaults: { attempts: 20, backoff: { type: 'exponential', delay: 1000 }, ...retention },
   },
 };

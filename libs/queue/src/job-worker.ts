@@ -32,7 +32,11 @@ export interface WorkerOptions {
  * Starts a BullMQ worker for one catalog entry. Malformed payloads are not retried
  * (UnrecoverableError); everything else a handler throws is retried with the entry's back-off.
  */
-export function startJobWorker<K extends QueueKey>(key: K, handler: JobHandler<K>, options: WorkerOptions): RunningWorker {
+export function startJobWorker<K extends QueueKey>(
+  key: K,
+  handler: JobHandler<K>,
+  options: WorkerOptions,
+): RunningWorker {
   const entry = JOB_CATALOG[key];
   const connection = createRedis(options.redisUrl, 'worker');
   const worker = new Worker(
@@ -41,7 +45,10 @@ export function startJobWorker<K extends QueueKey>(key: K, handler: JobHandler<K
       const parsed = entry.schema.safeParse(job.data);
       const base = { jobId: job.id, queue: entry.queue, attempt: job.attemptsMade + 1 };
       if (!parsed.success) {
-        options.logger.error({ ...base, code: 'QUEUE_JOB_INVALID', issues: parsed.error.issues }, 'invalid job payload');
+        options.logger.error(
+          { ...base, code: 'QUEUE_JOB_INVALID', issues: parsed.error.issues },
+          'invalid job payload',
+        );
         throw new UnrecoverableError(`invalid ${entry.queue} payload`);
       }
       const messageId = (parsed.data as { messageId?: string }).messageId;
@@ -61,7 +68,13 @@ export function startJobWorker<K extends QueueKey>(key: K, handler: JobHandler<K
   );
   worker.on('failed', (job, error) => {
     options.logger.warn(
-      { code: 'QUEUE_JOB_FAILED', queue: entry.queue, jobId: job?.id, attempt: job?.attemptsMade, err: error },
+      {
+        code: 'QUEUE_JOB_FAILED',
+        queue: entry.queue,
+        jobId: job?.id,
+        attempt: job?.attemptsMade,
+        err: error,
+      },
       'job attempt failed',
     );
   });

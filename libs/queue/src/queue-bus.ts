@@ -27,7 +27,12 @@ export class QueueBus {
     this.connection.on('error', () => undefined);
   }
 
-  async enqueue<K extends QueueKey>(key: K, payload: JobPayloads[K], jobId: string, options: JobsOptions = {}): Promise<void> {
+  async enqueue<K extends QueueKey>(
+    key: K,
+    payload: JobPayloads[K],
+    jobId: string,
+    options: JobsOptions = {},
+  ): Promise<void> {
     const entry = JOB_CATALOG[key];
     const parsed = entry.schema.safeParse(payload);
     if (!parsed.success) {

@@ -1,6 +1,12 @@
 import type { RelayConfig, ServiceName } from '@ser/config';
-import { EventRepository, eventIndexes, MessageRepository, messageIndexes, TenantConfigRepository, tenantConfigIndexes } from '@ser/data';
-import { createLogger } from '@ser/logger';
+import {
+  EventRepository,
+  eventIndexes,
+  MessageRepository,
+  messageIndexes,
+  TenantConfigRepository,
+  tenantConfigIndexes,
+} from '@ser/data';
 import type { Logger } from '@ser/logger';
 import { connectMongo, ensureIndexes, GridFsMessageStore, messageStoreIndexes } from '@ser/mongo';
 import type { MongoConnection } from '@ser/mongo';
@@ -49,16 +55,37 @@ export class CoreModule {
             writeConcern: config.SER_MONGO_WRITE_CONCERN,
             appName: `ser-${service}`,
           });
-          await ensureIndexes(mongo.db, [...messageStoreIndexes, ...tenantConfigIndexes, ...messageIndexes, ...eventIndexes]);
+          await ensureIndexes(mongo.db, [
+            ...messageStoreIndexes,
+            ...tenantConfigIndexes,
+            ...messageIndexes,
+            ...eventIndexes,
+          ]);
           return mongo;
         },
       },
       { provide: QUEUE_BUS, useFactory: () => new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX) },
       { provide: EVENTS, useFactory: (bus: QueueBus) => new EventPublisher(bus), inject: [QUEUE_BUS] },
-      { provide: MESSAGE_STORE, useFactory: (m: MongoConnection) => new GridFsMessageStore(m.db), inject: [MONGO] },
-      { provide: TenantConfigRepository, useFactory: (m: MongoConnection) => new TenantConfigRepository(m.db), inject: [MONGO] },
-      { provide: MessageRepository, useFactory: (m: MongoConnection) => new MessageRepository(m.db), inject: [MONGO] },
-      { provide: EventRepository, useFactory: (m: MongoConnection) => new EventRepository(m.db), inject: [MONGO] },
+      {
+        provide: MESSAGE_STORE,
+        useFactory: (m: MongoConnection) => new GridFsMessageStore(m.db),
+        inject: [MONGO],
+      },
+      {
+        provide: TenantConfigRepository,
+        useFactory: (m: MongoConnection) => new TenantConfigRepository(m.db),
+        inject: [MONGO],
+      },
+      {
+        provide: MessageRepository,
+        useFactory: (m: MongoConnection) => new MessageRepository(m.db),
+        inject: [MONGO],
+      },
+      {
+        provide: EventRepository,
+        useFactory: (m: MongoConnection) => new EventRepository(m.db),
+        inject: [MONGO],
+      },
       CoreShutdown,
     ];
     return {

@@ -9,7 +9,9 @@ import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/comm
  * Base of every queue processor: starts one BullMQ worker when the service starts and closes it
  * on shutdown, letting the jobs in progress finish. Subclasses only validate-and-delegate.
  */
-export abstract class JobProcessor<K extends QueueKey> implements OnApplicationBootstrap, OnApplicationShutdown {
+export abstract class JobProcessor<K extends QueueKey>
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
   private worker: RunningWorker | undefined;
 
   protected constructor(

@@ -14,7 +14,7 @@ export async function runMain(
 ): Promise<void> {
   let config: RelayConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

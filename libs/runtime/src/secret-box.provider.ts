@@ -8,7 +8,8 @@ import { CONFIG } from './tokens';
 export function secretBoxProvider(service: ServiceName): Provider {
   return {
     provide: SecretBox,
-    useFactory: (config: RelayConfig) => new SecretBox(requireSetting(config.SER_MASTER_KEY, 'SER_MASTER_KEY', service)),
+    useFactory: (config: RelayConfig) =>
+      new SecretBox(requireSetting(config.SER_MASTER_KEY, 'SER_MASTER_KEY', service)),
     inject: [CONFIG],
   };
 }

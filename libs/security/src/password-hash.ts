@@ -22,7 +22,14 @@ export async function hashSecret(secret: string): Promise<string> {
 
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || n === undefined || r === undefined || p === undefined || salt === undefined || hash === undefined) {
+  if (
+    scheme !== 'scrypt' ||
+    n === undefined ||
+    r === undefined ||
+    p === undefined ||
+    salt === undefined ||
+    hash === undefined
+  ) {
     return false;
   }
   const expected = Buffer.from(hash, 'base64');

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { waitFor } from './wait-for';
 
@@ -86,7 +85,7 @@ class RunningSmtpSink implements SmtpSink {
 
   get port(): number {
     const address = this.server.server.address();
-    return address && typeof address === 'object' ? (address as AddressInfo).port : 0;
+    return address && typeof address === 'object' ? address.port : 0;
   }
 
   listen(port: number): Promise<this> {

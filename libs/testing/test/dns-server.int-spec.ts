@@ -1,10 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { promises as dns } from 'node:dns';
+import type { promises as dns } from 'node:dns';
 import { connect } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { dkimSign, dkimVerify } from 'mailauth';
-import { createTestResolver, freePort, startDnsServer, type TestDnsServer } from '@ser/testing';
+import { createTestResolver, freePort, startDnsServer, type TestDnsServer } from '../src';
 
 /** A fresh 2048-bit RSA key and its DKIM key record (~410 characters, RFC 6376 §3.6.1). */
 function dkimKey(): { privateKey: string; record: string } {

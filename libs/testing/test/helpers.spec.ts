@@ -1,4 +1,4 @@
-import { toCharacterStrings, uniqueName, waitFor, WaitForTimeoutError } from '@ser/testing';
+import { toCharacterStrings, uniqueName, waitFor, WaitForTimeoutError } from '../src';
 
 describe('waitFor', () => {
   it('resolves with the first value that is not undefined/null/false, including 0', async () => {

@@ -1,8 +1,11 @@
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import { generateSelfSignedCert, startSmtpSink, type SelfSignedCert, type SmtpSink } from '@ser/testing';
+import { generateSelfSignedCert, startSmtpSink, type SelfSignedCert, type SmtpSink } from '../src';
 
-function transportTo(sink: SmtpSink, options: SMTPTransport.Options = {}): nodemailer.Transporter {
+function transportTo(
+  sink: SmtpSink,
+  options: SMTPTransport.Options = {},
+): nodemailer.Transporter<SMTPTransport.SentMessageInfo> {
   return nodemailer.createTransport({
     host: '127.0.0.1',
     port: sink.port,
@@ -81,7 +84,9 @@ describe('startSmtpSink (plain)', () => {
     });
     expect(info.accepted).toEqual(['somebody@dest.test']);
     expect(info.rejected).toEqual(['nobody@dest.test']);
-    expect(info.rejectedErrors?.[0]?.responseCode).toBe(550);
+    expect((info as { rejectedErrors?: { responseCode?: number }[] }).rejectedErrors?.[0]?.responseCode).toBe(
+      550,
+    );
     const [message] = await sink.waitForMessages(1);
     expect(message?.envelope.rcptTo).toEqual(['somebody@dest.test']);
     expect(sink.rejections).toEqual([

@@ -17,7 +17,12 @@ export class AdminModule {
       module: AdminModule,
       imports: [CoreModule.forRoot(core)],
       controllers: [HealthController, TenantAdminController, MessagesController],
-      providers: [secretBoxProvider('admin'), TenantAdminService, BearerTokenGuard, { provide: APP_FILTER, useClass: ProblemFilter }],
+      providers: [
+        secretBoxProvider('admin'),
+        TenantAdminService,
+        BearerTokenGuard,
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
     };
   }
 }

@@ -3,4 +3,7 @@ import { IngressModule } from './ingress.module';
 
 export { SmtpListenerService } from './smtp/smtp-listener.service';
 
-export const ingressService: ServiceDefinition = { name: 'ingress', module: (core) => IngressModule.register(core) };
+export const ingressService: ServiceDefinition = {
+  name: 'ingress',
+  module: (core) => IngressModule.register(core),
+};

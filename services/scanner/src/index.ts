@@ -1,4 +1,7 @@
 import type { ServiceDefinition } from '@ser/runtime';
 import { ScannerModule } from './scanner.module';
 
-export const scannerService: ServiceDefinition = { name: 'scanner', module: (core) => ScannerModule.register(core) };
+export const scannerService: ServiceDefinition = {
+  name: 'scanner',
+  module: (core) => ScannerModule.register(core),
+};

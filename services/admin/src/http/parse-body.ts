@@ -5,7 +5,9 @@ import { problems } from './problem';
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
-    throw problems.invalid(parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })));
+    throw problems.invalid(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+    );
   }
   return parsed.data;
 }

@@ -17,12 +17,30 @@ export class ProblemError extends Error {
 const base = 'https://ser.dev/problems/';
 
 export const problems = {
-  notFound: (what: string) => new ProblemError({ type: `${base}not-found`, title: 'Not found', status: 404, detail: `${what} not found` }),
+  notFound: (what: string) =>
+    new ProblemError({
+      type: `${base}not-found`,
+      title: 'Not found',
+      status: 404,
+      detail: `${what} not found`,
+    }),
   unauthorized: () =>
-    new ProblemError({ type: `${base}unauthorized`, title: 'Unauthorized', status: 401, detail: 'A valid bearer token is required' }),
+    new ProblemError({
+      type: `${base}unauthorized`,
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'A valid bearer token is required',
+    }),
   invalid: (errors: { path: string; message: string }[]) =>
-    new ProblemError({ type: `${base}invalid-request`, title: 'Invalid request', status: 400, detail: 'The request is not valid', errors }),
-  conflict: (detail: string) => new ProblemError({ type: `${base}conflict`, title: 'Conflict', status: 409, detail }),
+    new ProblemError({
+      type: `${base}invalid-request`,
+      title: 'Invalid request',
+      status: 400,
+      detail: 'The request is not valid',
+      errors,
+    }),
+  conflict: (detail: string) =>
+    new ProblemError({ type: `${base}conflict`, title: 'Conflict', status: 409, detail }),
   unprocessable: (detail: string) =>
     new ProblemError({ type: `${base}unprocessable`, title: 'Unprocessable request', status: 422, detail }),
 } as const;

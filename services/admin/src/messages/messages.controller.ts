@@ -26,9 +26,21 @@ export class MessagesController {
     return {
       id: _id,
       ...rest,
-      dkim: dkim === undefined ? undefined : { domain: dkim.domain, selector: dkim.selector, keyId: dkim.keyId },
-      recipients: recipients.map((r) => ({ address: r.address, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
-      timeline: timeline.map((e) => ({ id: e._id, type: e.type, at: e.at, recipient: e.recipient, data: e.data })),
+      dkim:
+        dkim === undefined ? undefined : { domain: dkim.domain, selector: dkim.selector, keyId: dkim.keyId },
+      recipients: recipients.map((r) => ({
+        address: r.address,
+        state: r.state,
+        attempts: r.attempts,
+        lastReply: r.lastReply,
+      })),
+      timeline: timeline.map((e) => ({
+        id: e._id,
+        type: e.type,
+        at: e.at,
+        recipient: e.recipient,
+        data: e.data,
+      })),
     };
   }
 }

@@ -4,7 +4,9 @@ import { dkimDnsRecord, generateDkimKey, publicKeyOf } from './dkim-key-material
 describe('DKIM key material', () => {
   it('publishes an RSA public key that matches the private key', () => {
     const key = generateDkimKey('rsa', 1024);
-    const fromPrivate = createPublicKey(key.privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
+    const fromPrivate = createPublicKey(key.privateKeyPem)
+      .export({ type: 'spki', format: 'der' })
+      .toString('base64');
     expect(key.publicKey).toBe(fromPrivate);
   });
 

@@ -36,7 +36,12 @@ export interface DnsRecord {
   strings: string[];
 }
 
-export function dkimDnsRecord(domain: string, selector: string, algorithm: DkimAlgorithm, publicKey: string): DnsRecord {
+export function dkimDnsRecord(
+  domain: string,
+  selector: string,
+  algorithm: DkimAlgorithm,
+  publicKey: string,
+): DnsRecord {
   const value = `v=DKIM1; k=${algorithm === 'ed25519' ? 'ed25519' : 'rsa'}; p=${publicKey}`;
   const strings: string[] = [];
   for (let i = 0; i < value.length; i += 255) {

@@ -10,7 +10,10 @@ import {
 } from './tenant-admin.schemas';
 import { TenantAdminService } from './tenant-admin.service';
 
-const view = <T extends { _id: string }>({ _id, ...rest }: T): Omit<T, '_id'> & { id: string } => ({ id: _id, ...rest });
+const view = <T extends { _id: string }>({ _id, ...rest }: T): Omit<T, '_id'> & { id: string } => ({
+  id: _id,
+  ...rest,
+});
 
 @Controller('v1')
 @UseGuards(BearerTokenGuard)

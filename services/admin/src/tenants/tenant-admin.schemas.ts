@@ -4,7 +4,10 @@ const domainName = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/, 'not a valid domain name');
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/,
+    'not a valid domain name',
+  );
 
 export const createTenantSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 export const createDomainSchema = z.object({ name: domainName }).strict();

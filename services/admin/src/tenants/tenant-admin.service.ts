@@ -9,7 +9,11 @@ import type { z } from 'zod';
 import { problems } from '../http/problem';
 import { dkimDnsRecord, generateDkimKey, newSelector, publicKeyOf } from './dkim-key-material';
 import type { DnsRecord } from './dkim-key-material';
-import type { activateDkimKeySchema, createApplicationSchema, createDkimKeySchema } from './tenant-admin.schemas';
+import type {
+  activateDkimKeySchema,
+  createApplicationSchema,
+  createDkimKeySchema,
+} from './tenant-admin.schemas';
 
 export interface DkimKeyView {
   id: string;
@@ -98,11 +102,17 @@ export class TenantAdminService {
       await this.checkPublished(key);
     }
     const activatedAt = new Date();
-    await this.repo.dkimKeys.updateOne({ _id: keyId, status: { $ne: 'retired' } }, { $set: { status: 'active', activatedAt } });
+    await this.repo.dkimKeys.updateOne(
+      { _id: keyId, status: { $ne: 'retired' } },
+      { $set: { status: 'active', activatedAt } },
+    );
     return dkimKeyView({ ...key, status: 'active', activatedAt });
   }
 
-  async createApplication(tenantId: string, input: z.infer<typeof createApplicationSchema>): Promise<ApplicationDocument> {
+  async createApplication(
+    tenantId: string,
+    input: z.infer<typeof createApplicationSchema>,
+  ): Promise<ApplicationDocument> {
     await this.getTenant(tenantId);
     const app: ApplicationDocument = {
       _id: newId('app'),
@@ -117,7 +127,9 @@ export class TenantAdminService {
   }
 
   /** The secret is returned here once and stored only as a scrypt hash. */
-  async createCredential(appId: string): Promise<{ id: string; appId: string; username: string; password: string }> {
+  async createCredential(
+    appId: string,
+  ): Promise<{ id: string; appId: string; username: string; password: string }> {
     const app = (await this.repo.findApplicationById(appId)) ?? notFound('application');
     const password = generateSecret(24);
     const credential = {
@@ -139,7 +151,9 @@ export class TenantAdminService {
     try {
       records = await this.resolver.resolveTxt(name);
     } catch (error) {
-      throw problems.unprocessable(`no TXT record found at ${name} (${(error as { code?: string }).code ?? 'error'})`);
+      throw problems.unprocessable(
+        `no TXT record found at ${name} (${(error as { code?: string }).code ?? 'error'})`,
+      );
     }
     if (!records.some((chunks) => publicKeyOf(chunks.join('')) === key.publicKey)) {
       throw problems.unprocessable(`the TXT record at ${name} does not publish this key`);

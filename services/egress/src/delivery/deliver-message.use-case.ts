@@ -41,7 +41,9 @@ export class DeliverMessageUseCase {
       return;
     }
     await this.messages.transition(messageId, ['signed'], 'delivering');
-    const open = (await this.messages.recipientsFor(messageId, domain)).filter((r) => r.state === 'pending' || r.state === 'deferred');
+    const open = (await this.messages.recipientsFor(messageId, domain)).filter(
+      (r) => r.state === 'pending' || r.state === 'deferred',
+    );
     if (open.length > 0) {
       const replies = await this.attempt(message, domain, open);
       const lastAttempt = context.attempt >= context.maxAttempts;
@@ -54,15 +56,24 @@ export class DeliverMessageUseCase {
     await this.finish(messageId);
   }
 
-  private async attempt(message: MessageDocument, domain: string, recipients: RecipientDocument[]): Promise<RecipientReply[]> {
+  private async attempt(
+    message: MessageDocument,
+    domain: string,
+    recipients: RecipientDocument[],
+  ): Promise<RecipientReply[]> {
     const to = recipients.map((r) => r.address);
     const lookup = await this.mx.lookup(domain);
     if (lookup.kind === 'permanent') {
       return to.map((recipient) => ({ recipient, code: 550, reply: `5.1.2 ${lookup.reason}` }));
     }
-    let replies: RecipientReply[] = to.map((recipient) => ({ recipient, code: 451, reply: `4.4.4 no reachable MX for ${domain}` }));
+    let replies: RecipientReply[] = to.map((recipient) => ({
+      recipient,
+      code: 451,
+      reply: `4.4.4 no reachable MX for ${domain}`,
+    }));
     for (const target of targets(lookup.hosts)) {
-      replies = (await this.smtp.send(target, { from: message.envelope.mailFrom, to }, this.raw(message))).replies;
+      replies = (await this.smtp.send(target, { from: message.envelope.mailFrom, to }, this.raw(message)))
+        .replies;
       // Try the next host only when nothing was decided here (connection refused, 4xx greeting...).
       if (replies.some((r) => r.code < 400 || r.code >= 500)) {
         break;
@@ -75,18 +86,35 @@ export class DeliverMessageUseCase {
   private raw(message: MessageDocument): Readable {
     const out = new PassThrough();
     out.write(message.dkim?.headers ?? '');
-    this.store.open(message._id).on('error', (error) => out.destroy(error)).pipe(out);
+    this.store
+      .open(message._id)
+      .on('error', (error) => out.destroy(error))
+      .pipe(out);
     return out;
   }
 
-  private async record(message: MessageDocument, replies: RecipientReply[], attempt: number, lastAttempt: boolean): Promise<void> {
+  private async record(
+    message: MessageDocument,
+    replies: RecipientReply[],
+    attempt: number,
+    lastAttempt: boolean,
+  ): Promise<void> {
     for (const reply of replies) {
-      const state = reply.code < 400 ? 'delivered' : reply.code >= 500 || lastAttempt ? 'bounced' : 'deferred';
-      const changed = await this.messages.recordRecipient(message._id, reply.recipient, { state, reply: `${reply.code} ${reply.reply}` });
+      const state =
+        reply.code < 400 ? 'delivered' : reply.code >= 500 || lastAttempt ? 'bounced' : 'deferred';
+      const changed = await this.messages.recordRecipient(message._id, reply.recipient, {
+        state,
+        reply: `${reply.code} ${reply.reply}`,
+      });
       if (!changed) {
         continue;
       }
-      const type: EventType = state === 'delivered' ? 'delivery.succeeded' : state === 'bounced' ? 'delivery.bounced' : 'delivery.deferred';
+      const type: EventType =
+        state === 'delivered'
+          ? 'delivery.succeeded'
+          : state === 'bounced'
+            ? 'delivery.bounced'
+            : 'delivery.deferred';
       await this.events.publish({
         id: `${message._id}.${type}.${reply.recipient}.${attempt}`,
         type,

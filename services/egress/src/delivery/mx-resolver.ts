@@ -58,7 +58,11 @@ export class MxResolver {
     const sorted = [...records].sort((a, b) => a.priority - b.priority);
     const hosts: MxHost[] = [];
     for (const record of sorted) {
-      hosts.push({ name: record.exchange, preference: record.priority, addresses: await this.addresses(record.exchange) });
+      hosts.push({
+        name: record.exchange,
+        preference: record.priority,
+        addresses: await this.addresses(record.exchange),
+      });
     }
     return { kind: 'hosts', hosts };
   }

@@ -48,10 +48,14 @@ export class SmtpDelivery {
     });
     try {
       const info = await transport.sendMail({ envelope, raw });
-      const rejected = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []);
+      const rejected = (info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? [];
       return {
         replies: [
-          ...info.accepted.map((r) => ({ recipient: String(r), code: 250, reply: String(info.response) })),
+          ...info.accepted.map((r) => ({
+            recipient: typeof r === 'string' ? r : r.address,
+            code: 250,
+            reply: info.response,
+          })),
           ...rejected.map((e) => replyOf(e, e.recipient ?? '')),
         ],
       };

@@ -83,7 +83,12 @@ export class AcceptMessageUseCase {
       tenantId: submission.app.tenantId,
       appId: submission.app.appId,
       messageId,
-      data: { size, mailFrom: submission.mailFrom, headerFrom: summary.headerFrom, recipients: submission.rcptTo.length },
+      data: {
+        size,
+        mailFrom: submission.mailFrom,
+        headerFrom: summary.headerFrom,
+        recipients: submission.rcptTo.length,
+      },
     });
     return messageId;
   }
@@ -97,7 +102,11 @@ export class AcceptMessageUseCase {
     ]);
   }
 
-  private async publishRefusal(messageId: string, submission: Submission, reply: SmtpReplyError): Promise<void> {
+  private async publishRefusal(
+    messageId: string,
+    submission: Submission,
+    reply: SmtpReplyError,
+  ): Promise<void> {
     await this.events.publish({
       id: `${messageId}.refused`,
       type: 'message.refused',

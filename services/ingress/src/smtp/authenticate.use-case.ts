@@ -11,7 +11,8 @@ export interface AuthenticatedApp {
   credentialId: string;
 }
 
-export type AuthFailureReason = 'unknown_user' | 'wrong_secret' | 'credential_revoked' | 'app_suspended' | 'tenant_suspended';
+export type AuthFailureReason =
+  'unknown_user' | 'wrong_secret' | 'credential_revoked' | 'app_suspended' | 'tenant_suspended';
 
 export type AuthOutcome = { ok: true; app: AuthenticatedApp } | { ok: false; reason: AuthFailureReason };
 
@@ -28,9 +29,18 @@ export class AuthenticateUseCase {
     const base = { id: `auth.${randomUUID()}`, data: { clientIp, username } };
     if (outcome.ok) {
       await this.recordUse(outcome.app.credentialId, clientIp);
-      await this.events.publish({ ...base, type: 'auth.succeeded', tenantId: outcome.app.tenantId, appId: outcome.app.appId });
+      await this.events.publish({
+        ...base,
+        type: 'auth.succeeded',
+        tenantId: outcome.app.tenantId,
+        appId: outcome.app.appId,
+      });
     } else {
-      await this.events.publish({ ...base, type: 'auth.failed', data: { ...base.data, reason: outcome.reason } });
+      await this.events.publish({
+        ...base,
+        type: 'auth.failed',
+        data: { ...base.data, reason: outcome.reason },
+      });
     }
     return outcome;
   }
@@ -55,14 +65,20 @@ export class AuthenticateUseCase {
     if (tenant === null || tenant.status !== 'active') {
       return { ok: false, reason: 'tenant_suspended' };
     }
-    return { ok: true, app: { tenantId: credential.tenantId, appId: credential.appId, credentialId: credential._id } };
+    return {
+      ok: true,
+      app: { tenantId: credential.tenantId, appId: credential.appId, credentialId: credential._id },
+    };
   }
 
   /** At most one write a minute per credential: last use is for reports, not an audit trail. */
   private async recordUse(credentialId: string, clientIp: string): Promise<void> {
     const now = new Date();
     await this.config.credentials.updateOne(
-      { _id: credentialId, $or: [{ lastUsedAt: { $exists: false } }, { lastUsedAt: { $lt: new Date(now.getTime() - 60_000) } }] },
+      {
+        _id: credentialId,
+        $or: [{ lastUsedAt: { $exists: false } }, { lastUsedAt: { $lt: new Date(now.getTime() - 60_000) } }],
+      },
       { $set: { lastUsedAt: now, lastUsedIp: clientIp } },
     );
   }

@@ -8,7 +8,12 @@ import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/comm
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerDataStream,
+  SMTPServerSession,
+} from 'smtp-server';
 import { AcceptMessageUseCase } from './accept-message.use-case';
 import type { AuthenticatedApp } from './authenticate.use-case';
 import { AuthenticateUseCase } from './authenticate.use-case';
@@ -87,7 +92,11 @@ export class SmtpListenerService implements OnApplicationBootstrap, OnApplicatio
     done: (error: Error | null | undefined, response?: { user: AuthenticatedApp }) => void,
   ): Promise<void> {
     try {
-      const outcome = await this.authenticate.execute(auth.username ?? '', auth.password ?? '', session.remoteAddress);
+      const outcome = await this.authenticate.execute(
+        auth.username ?? '',
+        auth.password ?? '',
+        session.remoteAddress,
+      );
       if (outcome.ok) {
         done(null, { user: outcome.app });
       } else {
@@ -133,13 +142,21 @@ export class SmtpListenerService implements OnApplicationBootstrap, OnApplicatio
         clientIp: session.remoteAddress,
         tls: session.secure,
       });
-      this.logger.info({ code: 'INGRESS_MESSAGE_ACCEPTED', messageId, tenantId: app.tenantId, appId: app.appId }, 'accepted');
+      this.logger.info(
+        { code: 'INGRESS_MESSAGE_ACCEPTED', messageId, tenantId: app.tenantId, appId: app.appId },
+        'accepted',
+      );
       done(null, `2.0.0 Ok: queued as ${messageId}`);
     } catch (error) {
       // Drain what is left so the reply comes after the client's final dot (RFC 5321 §4.1.1.4).
       stream.resume();
-      await new Promise((resolve) => (stream.readableEnded ? resolve(undefined) : stream.once('end', resolve)));
-      this.logger.warn({ code: 'INGRESS_MESSAGE_REFUSED', tenantId: app.tenantId, err: error }, 'message refused');
+      await new Promise((resolve) =>
+        stream.readableEnded ? resolve(undefined) : stream.once('end', resolve),
+      );
+      this.logger.warn(
+        { code: 'INGRESS_MESSAGE_REFUSED', tenantId: app.tenantId, err: error },
+        'message refused',
+      );
       done(error as Error);
     }
   }

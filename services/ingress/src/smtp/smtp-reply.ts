@@ -15,9 +15,12 @@ export const replies = {
     new SmtpReplyError(454, '4.7.0', 'Temporary authentication failure, try again later', { cause }),
   nullSender: () => new SmtpReplyError(550, '5.7.1', 'A null sender <> is not accepted for submission'),
   badAddress: (what: string) => new SmtpReplyError(553, '5.1.3', `${what} is not a valid address`),
-  tooManyRecipients: (max: number) => new SmtpReplyError(452, '4.5.3', `Too many recipients (at most ${max})`),
+  tooManyRecipients: (max: number) =>
+    new SmtpReplyError(452, '4.5.3', `Too many recipients (at most ${max})`),
   tooBig: (max: number) => new SmtpReplyError(552, '5.3.4', `Message exceeds the size limit of ${max} bytes`),
   fromPolicy: (text: string) => new SmtpReplyError(550, '5.7.1', text),
   notStored: (cause: unknown) =>
-    new SmtpReplyError(451, '4.3.0', 'Message not accepted: temporary storage failure, try again later', { cause }),
+    new SmtpReplyError(451, '4.3.0', 'Message not accepted: temporary storage failure, try again later', {
+      cause,
+    }),
 } as const;

@@ -14,7 +14,10 @@ export class RecordEventUseCase {
   async execute(event: RelayEvent, context: JobContext): Promise<void> {
     const stored = await this.events.record(event);
     if (!stored) {
-      context.logger.debug({ code: 'REPORTING_EVENT_DUPLICATE', eventId: event.id }, 'duplicate event ignored');
+      context.logger.debug(
+        { code: 'REPORTING_EVENT_DUPLICATE', eventId: event.id },
+        'duplicate event ignored',
+      );
     }
   }
 }

@@ -43,12 +43,17 @@ export class ScanMessageUseCase {
       const verdict = await this.clamd.scan(this.store.open(message._id));
       if (verdict.result === 'infected') {
         const av = { engine: 'clamav' as const, result: 'infected' as const, signature: verdict.signature };
-        await this.messages.transition(message._id, ['accepted'], 'rejected_av', { av, reason: `virus: ${verdict.signature}` });
+        await this.messages.transition(message._id, ['accepted'], 'rejected_av', {
+          av,
+          reason: `virus: ${verdict.signature}`,
+        });
         await this.publish(message, 'message.rejected_av', { av, reason: `virus: ${verdict.signature}` });
         context.logger.info({ code: 'SCANNER_VIRUS_FOUND', signature: verdict.signature }, 'virus found');
         return;
       }
-      await this.messages.transition(message._id, ['accepted'], 'scanned', { av: { engine: 'clamav', result: 'clean' } });
+      await this.messages.transition(message._id, ['accepted'], 'scanned', {
+        av: { engine: 'clamav', result: 'clean' },
+      });
     } catch (error) {
       if (!(error instanceof ClamdUnavailableError) || context.attempt < context.maxAttempts) {
         throw error;

@@ -51,13 +51,19 @@ export class SignMessageUseCase {
     if (key === null) {
       await this.messages.transition(message._id, ['scanned'], 'held', { reason: 'dkim_key_missing' });
       await this.publish(message, 'message.held', { reason: 'dkim_key_missing', domain: message.fromDomain });
-      context.logger.warn({ code: 'SIGNER_KEY_MISSING', tenantId: message.tenantId }, 'no active DKIM key; held');
+      context.logger.warn(
+        { code: 'SIGNER_KEY_MISSING', tenantId: message.tenantId },
+        'no active DKIM key; held',
+      );
       return;
     }
     const headers = await this.signatureHeaders(message, key);
     const dkim = { domain: key.domain, selector: key.selector, keyId: key._id, headers };
     await this.messages.transition(message._id, ['scanned'], 'signed', { dkim });
-    context.logger.info({ code: 'SIGNER_MESSAGE_SIGNED', tenantId: message.tenantId, selector: key.selector }, 'signed');
+    context.logger.info(
+      { code: 'SIGNER_MESSAGE_SIGNED', tenantId: message.tenantId, selector: key.selector },
+      'signed',
+    );
   }
 
   private async signatureHeaders(message: MessageDocument, key: DkimKeyDocument): Promise<string> {
@@ -86,12 +92,24 @@ export class SignMessageUseCase {
     const recipients = await this.messages.recipientsFor(message._id);
     const domains = [...new Set(recipients.map((r) => r.domain))];
     for (const domain of domains) {
-      await this.bus.enqueue('deliver', { v: 1, messageId: message._id, domain }, jobIds.deliver(message._id, domain));
+      await this.bus.enqueue(
+        'deliver',
+        { v: 1, messageId: message._id, domain },
+        jobIds.deliver(message._id, domain),
+      );
     }
-    await this.publish(message, 'message.signed', { domain: message.dkim?.domain, selector: message.dkim?.selector, domains });
+    await this.publish(message, 'message.signed', {
+      domain: message.dkim?.domain,
+      selector: message.dkim?.selector,
+      domains,
+    });
   }
 
-  private async publish(message: MessageDocument, type: 'message.signed' | 'message.held', data: Record<string, unknown>): Promise<void> {
+  private async publish(
+    message: MessageDocument,
+    type: 'message.signed' | 'message.held',
+    data: Record<string, unknown>,
+  ): Promise<void> {
     await this.events.publish({
       id: `${message._id}.${type.slice('message.'.length)}`,
       type,
