@@ -11,4 +11,17 @@ export class EventPublisher {
     await this.bus.enqueue('events', event, event.id);
     return event;
   }
+
+  /**
+   * For facts that must not hold up the caller (an SMTP reply waits on it): resolves false instead
+   * of throwing when the event cannot be queued, so the caller can log it.
+   */
+  async tryPublish(input: Omit<RelayEventInput, 'v' | 'at'> & { at?: string }): Promise<boolean> {
+    try {
+      await this.publish(input);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }

@@ -22,3 +22,5 @@ export { freePort } from './free-port';
 export { uniqueName } from './unique-name';
 export { generateSelfSignedCert } from './self-signed-cert';
 export type { SelfSignedCert, SelfSignedCertOptions } from './self-signed-cert';
+export { relayTestConfig } from './relay-test-config';
+export type { RelayTestConfig } from './relay-test-config';

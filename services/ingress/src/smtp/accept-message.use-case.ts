@@ -3,7 +3,8 @@ import { jobIds, newMessageId } from '@ser/contracts';
 import { MessageRepository, TenantConfigRepository } from '@ser/data';
 import type { MessageStore } from '@ser/mongo';
 import type { EventPublisher, QueueBus } from '@ser/queue';
-import { CONFIG, EVENTS, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
+import { CONFIG, EVENTS, LOGGER, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
+import type { Logger } from '@ser/logger';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { AuthenticatedApp } from './authenticate.use-case';
@@ -33,6 +34,7 @@ export class AcceptMessageUseCase {
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
     @Inject(QUEUE_BUS) private readonly bus: QueueBus,
     @Inject(EVENTS) private readonly events: EventPublisher,
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly config: TenantConfigRepository,
     private readonly messages: MessageRepository,
   ) {}
@@ -44,7 +46,13 @@ export class AcceptMessageUseCase {
     } catch (error) {
       await this.discard(messageId);
       const reply = error instanceof SmtpReplyError ? error : replies.notStored(error);
-      await this.publishRefusal(messageId, submission, reply).catch(() => undefined);
+      await this.events.tryPublish({
+        id: `${messageId}.refused`,
+        type: 'message.refused',
+        tenantId: submission.app.tenantId,
+        appId: submission.app.appId,
+        data: { reply: `${reply.responseCode} ${reply.message}`, clientIp: submission.clientIp },
+      });
       throw reply;
     }
   }
@@ -77,7 +85,9 @@ export class AcceptMessageUseCase {
       expiresAt: new Date(now.getTime() + RETENTION_MS),
     });
     await this.bus.enqueue('scan', { v: 1, messageId }, jobIds.scan(messageId));
-    await this.events.publish({
+    // The scan job is the commitment point: from here on the message is accepted, and a lost
+    // event must not turn into a 451 that makes the client send it a second time.
+    const published = await this.events.tryPublish({
       id: `${messageId}.accepted`,
       type: 'message.accepted',
       tenantId: submission.app.tenantId,
@@ -90,6 +100,12 @@ export class AcceptMessageUseCase {
         recipients: submission.rcptTo.length,
       },
     });
+    if (!published) {
+      this.logger.warn(
+        { code: 'INGRESS_EVENT_NOT_QUEUED', messageId, eventType: 'message.accepted' },
+        'event lost',
+      );
+    }
     return messageId;
   }
 
@@ -100,19 +116,5 @@ export class AcceptMessageUseCase {
       this.messages.messages.deleteOne({ _id: messageId }),
       this.messages.recipients.deleteMany({ messageId }),
     ]);
-  }
-
-  private async publishRefusal(
-    messageId: string,
-    submission: Submission,
-    reply: SmtpReplyError,
-  ): Promise<void> {
-    await this.events.publish({
-      id: `${messageId}.refused`,
-      type: 'message.refused',
-      tenantId: submission.app.tenantId,
-      appId: submission.app.appId,
-      data: { reply: `${reply.responseCode} ${reply.message}`, clientIp: submission.clientIp },
-    });
   }
 }

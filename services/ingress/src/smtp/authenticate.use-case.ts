@@ -3,7 +3,8 @@ import type { EventPublisher } from '@ser/queue';
 import { decoyVerify, verifySecret } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EVENTS } from '@ser/runtime';
+import { EVENTS, LOGGER } from '@ser/runtime';
+import type { Logger } from '@ser/logger';
 
 export interface AuthenticatedApp {
   tenantId: string;
@@ -22,6 +23,7 @@ export class AuthenticateUseCase {
   constructor(
     private readonly config: TenantConfigRepository,
     @Inject(EVENTS) private readonly events: EventPublisher,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async execute(username: string, secret: string, clientIp: string): Promise<AuthOutcome> {
@@ -29,18 +31,17 @@ export class AuthenticateUseCase {
     const base = { id: `auth.${randomUUID()}`, data: { clientIp, username } };
     if (outcome.ok) {
       await this.recordUse(outcome.app.credentialId, clientIp);
-      await this.events.publish({
-        ...base,
-        type: 'auth.succeeded',
-        tenantId: outcome.app.tenantId,
-        appId: outcome.app.appId,
-      });
-    } else {
-      await this.events.publish({
-        ...base,
-        type: 'auth.failed',
-        data: { ...base.data, reason: outcome.reason },
-      });
+    }
+    const published = await this.events.tryPublish(
+      outcome.ok
+        ? { ...base, type: 'auth.succeeded', tenantId: outcome.app.tenantId, appId: outcome.app.appId }
+        : { ...base, type: 'auth.failed', data: { ...base.data, reason: outcome.reason } },
+    );
+    if (!published) {
+      this.logger.warn(
+        { code: 'INGRESS_EVENT_NOT_QUEUED', eventType: outcome.ok ? 'auth.succeeded' : 'auth.failed' },
+        'event lost',
+      );
     }
     return outcome;
   }
