@@ -59,11 +59,11 @@ async function startOne(
   config: RelayConfig,
 ): Promise<INestApplicationContext> {
   if (definition.http === undefined) {
-    const context = await NestFactory.createApplicationContext(module, { logger: false });
+    const context = await NestFactory.createApplicationContext(module, { logger: false, abortOnError: false });
     await context.init();
     return context;
   }
-  const app = await NestFactory.create(module, { logger: false });
+  const app = await NestFactory.create(module, { logger: false, abortOnError: false });
   await app.listen(definition.http.port(config), definition.http.host(config));
   return app;
 }
