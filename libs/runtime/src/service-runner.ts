@@ -59,7 +59,10 @@ async function startOne(
   config: RelayConfig,
 ): Promise<INestApplicationContext> {
   if (definition.http === undefined) {
-    const context = await NestFactory.createApplicationContext(module, { logger: false, abortOnError: false });
+    const context = await NestFactory.createApplicationContext(module, {
+      logger: false,
+      abortOnError: false,
+    });
     await context.init();
     return context;
   }

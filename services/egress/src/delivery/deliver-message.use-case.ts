@@ -7,8 +7,8 @@ import { EVENTS, MESSAGE_STORE } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { MxResolver } from './mx-resolver';
-import type { MxHost } from './mx-resolver';
+import { DnsTemporaryError, MxResolver } from './mx-resolver';
+import type { MxHost, MxLookup } from './mx-resolver';
 import { SmtpDelivery } from './smtp-delivery';
 import type { RecipientReply } from './smtp-delivery';
 import { finalMessageState } from './final-state';
@@ -62,7 +62,17 @@ export class DeliverMessageUseCase {
     recipients: RecipientDocument[],
   ): Promise<RecipientReply[]> {
     const to = recipients.map((r) => r.address);
-    const lookup = await this.mx.lookup(domain);
+    let lookup: MxLookup;
+    try {
+      lookup = await this.mx.lookup(domain);
+    } catch (error) {
+      // A DNS failure is temporary for every recipient of the domain: deferred, then bounced
+      // after the last attempt like any other 4xx, never left pending.
+      if (!(error instanceof DnsTemporaryError)) {
+        throw error;
+      }
+      return to.map((recipient) => ({ recipient, code: 451, reply: `4.4.3 ${error.message}` }));
+    }
     if (lookup.kind === 'permanent') {
       return to.map((recipient) => ({ recipient, code: 550, reply: `5.1.2 ${lookup.reason}` }));
     }

@@ -54,7 +54,7 @@ export class SmtpDelivery {
           ...info.accepted.map((r) => ({
             recipient: typeof r === 'string' ? r : r.address,
             code: 250,
-            reply: info.response,
+            reply: withoutCode(info.response),
           })),
           ...rejected.map((e) => replyOf(e, e.recipient ?? '')),
         ],
@@ -68,7 +68,12 @@ export class SmtpDelivery {
 }
 
 function replyOf(error: SmtpError, recipient: string): RecipientReply {
-  return { recipient, code: error.responseCode ?? 451, reply: error.response ?? error.message };
+  return { recipient, code: error.responseCode ?? 451, reply: withoutCode(error.response ?? error.message) };
+}
+
+/** The reply text without its leading code, which is kept apart in `code`. */
+export function withoutCode(response: string): string {
+  return response.replace(/^\d{3}[ -]/, '');
 }
 
 /**
@@ -80,6 +85,6 @@ function failedTransaction(error: SmtpError, recipients: string[]): RecipientRep
     return error.rejectedErrors.map((e) => replyOf(e, e.recipient ?? ''));
   }
   const code = error.responseCode !== undefined && error.responseCode >= 400 ? error.responseCode : 451;
-  const reply = error.response ?? `${error.code ?? 'ERROR'} ${error.message}`;
+  const reply = withoutCode(error.response ?? `${error.code ?? 'ERROR'} ${error.message}`);
   return recipients.map((recipient) => ({ recipient, code, reply }));
 }
