@@ -51,7 +51,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/config/**', 'e2e/**', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/testing/**'],
+    files: ['libs/config/**', 'e2e/**', 'scripts/**', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/testing/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
@@ -62,7 +62,15 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
-      globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' },
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        exports: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        Buffer: 'readonly',
+        console: 'readonly',
+      },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
