@@ -82,11 +82,17 @@ function parseServers(value: string | undefined, ctx: z.RefinementCtx): string[]
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const server of servers) {
-    if (!hostPort.safeParse(server).success) {
+    if (!hostPort.safeParse(server).success || !validPort(server)) {
       ctx.addIssue({ code: 'custom', message: `"${server}" is not host or host:port` });
     }
   }
   return servers;
+}
+
+/** The regex admits up to five digits; a port above 65535 (or 0) would only fail at the first lookup. */
+function validPort(server: string): boolean {
+  const port = /\]?:(\d+)$/.exec(server)?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
 }
 
 /** Variables that may come from a file named by `<NAME>_FILE`. */

@@ -1,7 +1,8 @@
 import { GridFSBucket } from 'mongodb';
 import type { Db } from 'mongodb';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 
 /** Where message bodies live; jobs carry ids only. An S3 implementation can follow this interface. */
 export interface MessageStore {
@@ -24,9 +25,19 @@ export class GridFsMessageStore implements MessageStore {
 
   async put(messageId: string, body: Readable, metadata: Record<string, unknown>): Promise<{ size: number }> {
     const upload = this.bucket.openUploadStream(messageId, { metadata: { ...metadata, messageId } });
+    // Failures reach us through the write callbacks and `finished`; without a listener an 'error'
+    // event would be thrown as uncaught.
+    upload.on('error', () => undefined);
     try {
-      await pipeline(body, upload);
+      // Each write is awaited, rather than piped, so that no chunk insert is still in flight when a
+      // failing source makes us clean up: a late insert would land after the delete, as an orphan.
+      for await (const piece of body) {
+        await writeTo(upload, piece as Buffer | string);
+      }
+      upload.end();
+      await finished(upload);
     } catch (error) {
+      upload.destroy();
       await this.deleteFile(upload.id).catch(() => undefined);
       throw error;
     }
@@ -64,6 +75,12 @@ export class GridFsMessageStore implements MessageStore {
   private async deleteFile(id: unknown): Promise<void> {
     await this.bucket.delete(id as Parameters<GridFSBucket['delete']>[0]);
   }
+}
+
+function writeTo(stream: Writable, piece: Buffer | string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(piece, (error) => (error ? reject(error) : resolve()));
+  });
 }
 
 export const messageStoreIndexes = [

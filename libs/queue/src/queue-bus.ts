@@ -6,6 +6,9 @@ import { JOB_CATALOG } from './job-catalog';
 import type { JobPayloads } from './job-catalog';
 import { createRedis } from './redis-connection';
 
+/** As long as one connection attempt may take (the producer's `connectTimeout`). */
+const READY_TIMEOUT_MS = 5000;
+
 export class InvalidJobError extends Error {
   constructor(queue: string, message: string) {
     super(`invalid ${queue} job: ${message}`);
@@ -38,7 +41,43 @@ export class QueueBus {
     if (!parsed.success) {
       throw new InvalidJobError(entry.queue, parsed.error.message);
     }
+    await this.connected();
     await this.queue(key).add(key, parsed.data, { ...entry.defaults, ...options, jobId });
+  }
+
+  /**
+   * BullMQ waits for the first 'ready' of its connection without a deadline, and this connection
+   * retries forever: with Redis unreachable since start-up, `add()` would never settle. Fail fast
+   * instead, like every command once connected (no offline queue), so callers can answer 451.
+   */
+  private connected(): Promise<void> {
+    const connection = this.connection;
+    if (connection.status === 'ready') {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error): void => {
+        clearTimeout(timer);
+        connection.off('ready', onReady);
+        connection.off('error', onError);
+        connection.off('end', onEnd);
+        if (error === undefined) {
+          resolve();
+        } else {
+          reject(error);
+        }
+      };
+      const onReady = (): void => settle();
+      const onError = (error: Error): void => settle(new Error(`Redis is not reachable: ${error.message}`));
+      const onEnd = (): void => settle(new Error('Redis connection closed'));
+      const timer = setTimeout(
+        () => settle(new Error('Redis is not reachable: timed out')),
+        READY_TIMEOUT_MS,
+      );
+      connection.once('ready', onReady);
+      connection.once('error', onError);
+      connection.once('end', onEnd);
+    });
   }
 
   queue(key: QueueKey): Queue {

@@ -21,24 +21,37 @@ export async function hashSecret(secret: string): Promise<string> {
 }
 
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (
-    scheme !== 'scrypt' ||
-    n === undefined ||
-    r === undefined ||
-    p === undefined ||
-    salt === undefined ||
-    hash === undefined
-  ) {
+  const record = parseStored(stored);
+  if (record === undefined) {
     return false;
   }
-  const expected = Buffer.from(hash, 'base64');
-  const actual = await scryptAsync(secret, Buffer.from(salt, 'base64'), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-  });
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  try {
+    const actual = await scryptAsync(secret, record.salt, KEY_LENGTH, record.params);
+    return timingSafeEqual(record.hash, actual);
+  } catch {
+    // Parameters scrypt refuses (a corrupted or tampered record) verify nothing, like a wrong secret.
+    return false;
+  }
+}
+
+/**
+ * A record is only usable with a full-length hash: an empty one would match every secret and a
+ * short one could be matched by brute force.
+ */
+function parseStored(stored: string): { params: ScryptOptions; salt: Buffer; hash: Buffer } | undefined {
+  const [scheme, n, r, p, salt, hash, ...rest] = stored.split('$');
+  if (scheme !== 'scrypt' || salt === undefined || hash === undefined || rest.length > 0) {
+    return undefined;
+  }
+  const [N, blockSize, parallel] = [n, r, p].map((v) =>
+    v !== undefined && /^\d{1,10}$/.test(v) ? Number(v) : 0,
+  );
+  const hashBytes = Buffer.from(hash, 'base64');
+  const saltBytes = Buffer.from(salt, 'base64');
+  if (!N || !blockSize || !parallel || hashBytes.length !== KEY_LENGTH || saltBytes.length === 0) {
+    return undefined;
+  }
+  return { params: { N, r: blockSize, p: parallel }, salt: saltBytes, hash: hashBytes };
 }
 
 /**

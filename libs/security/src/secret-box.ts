@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
+const TAG_BYTES = 16;
+
 /** A value encrypted with AES-256-GCM under a master key; `keyId` names the key for rotation. */
 export interface SealedSecret {
   alg: 'A256GCM';
@@ -49,7 +51,10 @@ export class SecretBox {
       throw new SecretBoxError(`sealed with master key ${sealed.keyId}, current key is ${this.keyId}`);
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(sealed.iv, 'base64'));
+      // A fixed tag length: otherwise Node accepts a tag truncated to 4 bytes, which is forgeable.
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(sealed.iv, 'base64'), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(Buffer.from(associatedData, 'utf8'));
       decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString(

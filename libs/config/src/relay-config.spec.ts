@@ -1,0 +1,302 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig, SERVICE_NAMES } from './relay-config';
+import type { Env } from './env-source';
+
+/** The problems loadConfig reports for `env`; fails the test when it does not throw ConfigError. */
+function problemsOf(env: Env): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error('expected loadConfig to throw a ConfigError');
+}
+
+describe('loadConfig defaults', () => {
+  it('fills every default from an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.SER_SERVICES).toEqual([...SERVICE_NAMES]);
+    expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(config.MONGO_URL).toBe('mongodb://127.0.0.1:27017/ser');
+    expect(config.mongoDb).toBe('ser');
+    expect(config.SER_MONGO_WRITE_CONCERN).toBe('majority');
+    expect(config.SER_QUEUE_PREFIX).toBe('ser');
+    expect(config.SER_LOG_LEVEL).toBe('info');
+    expect(config.SER_LOG_PRETTY).toBe(false);
+    expect(config.SER_INGRESS_SUBMISSION_PORT).toBe(587);
+    expect(config.SER_INGRESS_SUBMISSIONS_PORT).toBe(465);
+    expect(config.SER_INGRESS_MAX_MESSAGE_BYTES).toBe(25 * 1024 * 1024);
+    expect(config.SER_EGRESS_PORT).toBe(25);
+    expect(config.SER_ADMIN_PORT).toBe(8080);
+    expect(config.SER_DNS_SERVERS).toEqual([]);
+    expect(config.SER_MASTER_KEY).toBeUndefined();
+    expect(config.SER_ADMIN_TOKEN).toBeUndefined();
+    expect(config.dataDir).toBe(resolve('.data'));
+  });
+
+  it('treats empty and blank values as unset', () => {
+    const config = loadConfig({ SER_ADMIN_PORT: '', SER_QUEUE_PREFIX: '   ', SER_MASTER_KEY: ' ' });
+    expect(config.SER_ADMIN_PORT).toBe(8080);
+    expect(config.SER_QUEUE_PREFIX).toBe('ser');
+    expect(config.SER_MASTER_KEY).toBeUndefined();
+  });
+
+  it('coerces numbers and booleans from strings', () => {
+    const config = loadConfig({
+      SER_ADMIN_PORT: ' 9090 ',
+      SER_LOG_PRETTY: '1',
+      SER_SCANNER_CONCURRENCY: '2',
+    });
+    expect(config.SER_ADMIN_PORT).toBe(9090);
+    expect(config.SER_LOG_PRETTY).toBe(true);
+    expect(config.SER_SCANNER_CONCURRENCY).toBe(2);
+  });
+});
+
+describe('loadConfig problems', () => {
+  it('reports every problem at once, each naming its variable', () => {
+    const problems = problemsOf({
+      SER_ADMIN_PORT: '70000',
+      REDIS_URL: 'not a url',
+      SER_LOG_LEVEL: 'loud',
+      SER_LOG_PRETTY: 'yes',
+    });
+    expect(problems).toHaveLength(4);
+    expect(problems.some((p) => p.startsWith('SER_ADMIN_PORT: '))).toBe(true);
+    expect(problems.some((p) => p.startsWith('REDIS_URL: '))).toBe(true);
+    expect(problems.some((p) => p.startsWith('SER_LOG_LEVEL: '))).toBe(true);
+    expect(problems.some((p) => p.startsWith('SER_LOG_PRETTY: '))).toBe(true);
+  });
+
+  it('puts every problem in the error message', () => {
+    let message = '';
+    try {
+      loadConfig({ SER_CLAMD_PORT: 'abc', MONGO_URL: 'postgres://db/ser' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^invalid configuration:/);
+    expect(message).toContain('SER_CLAMD_PORT');
+    expect(message).toContain('MONGO_URL: expected a mongodb:// URL');
+  });
+
+  it.each(['-1', '65536', '1.5', 'eighty'])('refuses the port %p', (value) => {
+    expect(problemsOf({ SER_INGRESS_SUBMISSION_PORT: value })).toEqual([
+      expect.stringMatching(/^SER_INGRESS_SUBMISSION_PORT: /),
+    ]);
+  });
+
+  it('accepts port 0 (pick a free port) and 65535', () => {
+    expect(loadConfig({ SER_ADMIN_PORT: '0' }).SER_ADMIN_PORT).toBe(0);
+    expect(loadConfig({ SER_ADMIN_PORT: '65535' }).SER_ADMIN_PORT).toBe(65535);
+  });
+
+  it('refuses a zero concurrency', () => {
+    expect(problemsOf({ SER_EGRESS_CONCURRENCY: '0' })).toEqual([
+      expect.stringMatching(/^SER_EGRESS_CONCURRENCY: /),
+    ]);
+  });
+});
+
+describe('SER_SERVICES', () => {
+  it('selects every service with "all"', () => {
+    expect(loadConfig({ SER_SERVICES: 'all' }).SER_SERVICES).toEqual([...SERVICE_NAMES]);
+  });
+
+  it('parses a comma-separated list, trimming blanks and skipping empty items', () => {
+    expect(loadConfig({ SER_SERVICES: ' ingress , egress,,admin ' }).SER_SERVICES).toEqual([
+      'ingress',
+      'egress',
+      'admin',
+    ]);
+  });
+
+  it('refuses an unknown service name', () => {
+    expect(problemsOf({ SER_SERVICES: 'ingress,mailer' })).toEqual([
+      expect.stringMatching(/^SER_SERVICES: /),
+    ]);
+  });
+
+  it('refuses a list with no service in it', () => {
+    expect(problemsOf({ SER_SERVICES: ' , ,' })).toEqual([expect.stringMatching(/^SER_SERVICES: /)]);
+  });
+
+  it('runs every service when the variable is empty (unset)', () => {
+    expect(loadConfig({ SER_SERVICES: '' }).SER_SERVICES).toEqual([...SERVICE_NAMES]);
+  });
+});
+
+describe('SER_DNS_SERVERS', () => {
+  it('parses hosts, host:port and bracketed IPv6 with a port', () => {
+    const config = loadConfig({ SER_DNS_SERVERS: '1.1.1.1, 127.0.0.1:5353,[::1]:53,[2001:db8::1],dns.test' });
+    expect(config.SER_DNS_SERVERS).toEqual([
+      '1.1.1.1',
+      '127.0.0.1:5353',
+      '[::1]:53',
+      '[2001:db8::1]',
+      'dns.test',
+    ]);
+  });
+
+  it.each(['::1:53', '127.0.0.1:', '127.0.0.1:dns', '[::1]:', '[zz::1]:53', 'a b', '127.0.0.1:123456'])(
+    'refuses the entry %p and names it',
+    (entry) => {
+      const problems = problemsOf({ SER_DNS_SERVERS: `1.1.1.1,${entry}` });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^SER_DNS_SERVERS: /);
+      expect(problems[0]).toContain(`"${entry}"`);
+    },
+  );
+
+  it('refuses a port above 65535 or port 0, which the pattern alone lets through', () => {
+    expect(problemsOf({ SER_DNS_SERVERS: '127.0.0.1:99999' })).toEqual([
+      expect.stringMatching(/^SER_DNS_SERVERS: .*"127\.0\.0\.1:99999"/),
+    ]);
+    expect(problemsOf({ SER_DNS_SERVERS: '[::1]:70000' })).toEqual([
+      expect.stringMatching(/^SER_DNS_SERVERS: .*"\[::1\]:70000"/),
+    ]);
+    expect(problemsOf({ SER_DNS_SERVERS: '127.0.0.1:0' })).toEqual([
+      expect.stringMatching(/^SER_DNS_SERVERS: .*"127\.0\.0\.1:0"/),
+    ]);
+    expect(loadConfig({ SER_DNS_SERVERS: '127.0.0.1:65535' }).SER_DNS_SERVERS).toEqual(['127.0.0.1:65535']);
+  });
+
+  it('reports every bad entry', () => {
+    const problems = problemsOf({ SER_DNS_SERVERS: 'bad:entry:1,also bad' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('"bad:entry:1"');
+    expect(problems[0]).toContain('"also bad"');
+  });
+});
+
+describe('secrets from *_FILE', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ser-config-spec-'));
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function secretFile(name: string, content: string): string {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  }
+
+  it('reads SER_MASTER_KEY and SER_ADMIN_TOKEN from files, trimming whitespace', () => {
+    const key = 'q2V5LWJ5dGVzLWZvci10aGUtbWFzdGVyLWtleS0zMg==';
+    const token = 'a-long-enough-operator-token-0123';
+    const config = loadConfig({
+      SER_MASTER_KEY_FILE: secretFile('master.key', `  ${key}\n`),
+      SER_ADMIN_TOKEN_FILE: secretFile('admin.token', `${token}\r\n`),
+    });
+    expect(config.SER_MASTER_KEY).toBe(key);
+    expect(config.SER_ADMIN_TOKEN).toBe(token);
+  });
+
+  it('reads REDIS_URL from a file and validates its content', () => {
+    expect(loadConfig({ REDIS_URL_FILE: secretFile('redis.url', 'redis://cache:6380\n') }).REDIS_URL).toBe(
+      'redis://cache:6380',
+    );
+    expect(problemsOf({ REDIS_URL_FILE: secretFile('bad-redis.url', 'not a url') })).toEqual([
+      expect.stringMatching(/^REDIS_URL: /),
+    ]);
+  });
+
+  it('refuses a variable set both directly and through a file', () => {
+    const problems = problemsOf({
+      SER_MASTER_KEY: 'direct',
+      SER_MASTER_KEY_FILE: secretFile('both.key', 'from-file'),
+    });
+    expect(problems).toEqual(['SER_MASTER_KEY and SER_MASTER_KEY_FILE are both set; set only one']);
+  });
+
+  it('names an unreadable file and its error code', () => {
+    const missing = join(dir, 'missing.token');
+    expect(problemsOf({ SER_ADMIN_TOKEN_FILE: missing })).toEqual([
+      `SER_ADMIN_TOKEN_FILE: cannot read ${missing} (ENOENT)`,
+    ]);
+  });
+
+  it('names a directory given as a file', () => {
+    expect(problemsOf({ SER_MASTER_KEY_FILE: dir })).toEqual([
+      `SER_MASTER_KEY_FILE: cannot read ${dir} (EISDIR)`,
+    ]);
+  });
+
+  it('applies the length rule to a token read from a file', () => {
+    expect(problemsOf({ SER_ADMIN_TOKEN_FILE: secretFile('short.token', 'short\n') })).toEqual([
+      'SER_ADMIN_TOKEN: must be at least 24 characters',
+    ]);
+  });
+
+  it('reports file problems together with the other problems', () => {
+    const problems = problemsOf({ SER_ADMIN_TOKEN_FILE: join(dir, 'nope'), SER_ADMIN_PORT: 'x' });
+    expect(problems).toHaveLength(2);
+    expect(problems.some((p) => p.startsWith('SER_ADMIN_TOKEN_FILE: '))).toBe(true);
+    expect(problems.some((p) => p.startsWith('SER_ADMIN_PORT: '))).toBe(true);
+  });
+
+  it('does not take *_FILE for variables that are not secrets', () => {
+    const config = loadConfig({ SER_QUEUE_PREFIX_FILE: secretFile('prefix', 'from-file') });
+    expect(config.SER_QUEUE_PREFIX).toBe('ser');
+  });
+});
+
+describe('mongoDb', () => {
+  it('takes the database from the MONGO_URL path, without the query', () => {
+    expect(loadConfig({ MONGO_URL: 'mongodb://db.test:27017/relay_prod?replicaSet=rs0' }).mongoDb).toBe(
+      'relay_prod',
+    );
+    expect(loadConfig({ MONGO_URL: 'mongodb+srv://user:pw@cluster.test/tenant-a' }).mongoDb).toBe('tenant-a');
+  });
+
+  it('falls back to "ser" when the URL names no database', () => {
+    expect(loadConfig({ MONGO_URL: 'mongodb://db.test:27017' }).mongoDb).toBe('ser');
+    expect(loadConfig({ MONGO_URL: 'mongodb://db.test:27017/' }).mongoDb).toBe('ser');
+    expect(loadConfig({ MONGO_URL: 'mongodb://db.test:27017/?authSource=admin' }).mongoDb).toBe('ser');
+  });
+
+  it('prefers SER_MONGO_DB over the URL path', () => {
+    expect(loadConfig({ MONGO_URL: 'mongodb://db.test/from_url', SER_MONGO_DB: 'explicit' }).mongoDb).toBe(
+      'explicit',
+    );
+  });
+
+  it('refuses a SER_MONGO_DB that is not a valid database name', () => {
+    expect(problemsOf({ SER_MONGO_DB: 'a.b' })).toEqual([expect.stringMatching(/^SER_MONGO_DB: /)]);
+    expect(problemsOf({ SER_MONGO_DB: 'x'.repeat(64) })).toEqual([expect.stringMatching(/^SER_MONGO_DB: /)]);
+  });
+});
+
+describe('SER_QUEUE_PREFIX', () => {
+  it('accepts letters, digits, _ and -', () => {
+    expect(loadConfig({ SER_QUEUE_PREFIX: 'ser_test-1' }).SER_QUEUE_PREFIX).toBe('ser_test-1');
+  });
+
+  it('refuses ":" because BullMQ uses it as the key separator', () => {
+    expect(problemsOf({ SER_QUEUE_PREFIX: 'ser:prod' })).toEqual([
+      expect.stringMatching(/^SER_QUEUE_PREFIX: .*no ":"/),
+    ]);
+  });
+});
+
+describe('SER_ADMIN_TOKEN', () => {
+  it('refuses a token shorter than 24 characters', () => {
+    expect(problemsOf({ SER_ADMIN_TOKEN: 'x'.repeat(23) })).toEqual([
+      'SER_ADMIN_TOKEN: must be at least 24 characters',
+    ]);
+  });
+
+  it('accepts a token of 24 characters', () => {
+    expect(loadConfig({ SER_ADMIN_TOKEN: 'x'.repeat(24) }).SER_ADMIN_TOKEN).toBe('x'.repeat(24));
+  });
+});
