@@ -13,6 +13,25 @@ export class EventPublisher {
   }
 
   /**
+   * A message's one-time stage fact (`message.scanned`, `message.signed`...): its id is
+   * `<messageId>.<stage>`, so a stage that runs again after a crash emits it only once.
+   */
+  async publishMessageStage(
+    message: { _id: string; tenantId: string; appId: string },
+    type: `message.${string}` & RelayEventInput['type'],
+    data: Record<string, unknown>,
+  ): Promise<RelayEvent> {
+    return this.publish({
+      id: `${message._id}.${type.slice('message.'.length)}`,
+      type,
+      tenantId: message.tenantId,
+      appId: message.appId,
+      messageId: message._id,
+      data,
+    });
+  }
+
+  /**
    * For facts that must not hold up the caller (an SMTP reply waits on it): resolves false instead
    * of throwing when the event cannot be queued, so the caller can log it.
    */

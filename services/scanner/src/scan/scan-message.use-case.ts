@@ -34,7 +34,7 @@ export class ScanMessageUseCase {
     const current = await this.messages.findById(messageId);
     if (current?.state === 'scanned') {
       await this.bus.enqueue('sign', { v: 1, messageId }, jobIds.sign(messageId));
-      await this.publish(current, 'message.scanned', { av: current.av });
+      await this.events.publishMessageStage(current, 'message.scanned', { av: current.av });
     }
   }
 
@@ -47,7 +47,10 @@ export class ScanMessageUseCase {
           av,
           reason: `virus: ${verdict.signature}`,
         });
-        await this.publish(message, 'message.rejected_av', { av, reason: `virus: ${verdict.signature}` });
+        await this.events.publishMessageStage(message, 'message.rejected_av', {
+          av,
+          reason: `virus: ${verdict.signature}`,
+        });
         context.logger.info({ code: 'SCANNER_VIRUS_FOUND', signature: verdict.signature }, 'virus found');
         return;
       }
@@ -59,23 +62,11 @@ export class ScanMessageUseCase {
         throw error;
       }
       await this.messages.transition(message._id, ['accepted'], 'held', { reason: 'av_unavailable' });
-      await this.publish(message, 'message.held', { reason: 'av_unavailable', error: error.message });
+      await this.events.publishMessageStage(message, 'message.held', {
+        reason: 'av_unavailable',
+        error: error.message,
+      });
       context.logger.error({ code: 'SCANNER_MESSAGE_HELD', err: error }, 'clamd unavailable; message held');
     }
-  }
-
-  private async publish(
-    message: MessageDocument,
-    type: 'message.scanned' | 'message.rejected_av' | 'message.held',
-    data: Record<string, unknown>,
-  ): Promise<void> {
-    await this.events.publish({
-      id: `${message._id}.${type.slice('message.'.length)}`,
-      type,
-      tenantId: message.tenantId,
-      appId: message.appId,
-      messageId: message._id,
-      data,
-    });
   }
 }

@@ -50,7 +50,10 @@ export class SignMessageUseCase {
     const key = await this.config.findActiveDkimKey(message.tenantId, message.fromDomain);
     if (key === null) {
       await this.messages.transition(message._id, ['scanned'], 'held', { reason: 'dkim_key_missing' });
-      await this.publish(message, 'message.held', { reason: 'dkim_key_missing', domain: message.fromDomain });
+      await this.events.publishMessageStage(message, 'message.held', {
+        reason: 'dkim_key_missing',
+        domain: message.fromDomain,
+      });
       context.logger.warn(
         { code: 'SIGNER_KEY_MISSING', tenantId: message.tenantId },
         'no active DKIM key; held',
@@ -98,25 +101,10 @@ export class SignMessageUseCase {
         jobIds.deliver(message._id, domain),
       );
     }
-    await this.publish(message, 'message.signed', {
+    await this.events.publishMessageStage(message, 'message.signed', {
       domain: message.dkim?.domain,
       selector: message.dkim?.selector,
       domains,
-    });
-  }
-
-  private async publish(
-    message: MessageDocument,
-    type: 'message.signed' | 'message.held',
-    data: Record<string, unknown>,
-  ): Promise<void> {
-    await this.events.publish({
-      id: `${message._id}.${type.slice('message.'.length)}`,
-      type,
-      tenantId: message.tenantId,
-      appId: message.appId,
-      messageId: message._id,
-      data,
     });
   }
 }
