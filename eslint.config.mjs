@@ -70,6 +70,7 @@ export default tseslint.config(
         process: 'readonly',
         Buffer: 'readonly',
         console: 'readonly',
+        jest: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -1,5 +1,5 @@
 // One runner for the whole repo; three tiers selected with --selectProjects.
-const { pathsToModuleNameMapper } = require('./scripts/jest-paths');
+const { pathsToModuleNameMapper } = require('./scripts/jest/paths');
 
 const swc = [
   '@swc/jest',
@@ -28,8 +28,13 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/{libs,services}/**/*.int-spec.ts'],
-      testTimeout: 60000,
+      setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-integration.js'],
     },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e-spec.ts'], testTimeout: 120000 },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/e2e/**/*.e2e-spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-e2e.js'],
+    },
   ],
 };

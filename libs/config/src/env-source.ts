@@ -17,7 +17,12 @@ export function readVariable(env: Env, name: string, problems: string[]): string
     return direct;
   }
   try {
-    return readFileSync(file, 'utf8').trim();
+    const value = readFileSync(file, 'utf8').trim();
+    if (value === '') {
+      problems.push(`${name}_FILE: ${file} is empty`);
+      return undefined;
+    }
+    return value;
   } catch (error) {
     problems.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     return undefined;

@@ -66,7 +66,6 @@ const schema = {
   SER_EGRESS_PORT: port.default(25),
   SER_EGRESS_CONCURRENCY: positiveInt.default(10),
   SER_EGRESS_CONNECT_TIMEOUT_MS: positiveInt.default(30000),
-  SER_EGRESS_MAX_ATTEMPTS: positiveInt.default(12),
   SER_REPORTING_CONCURRENCY: positiveInt.default(16),
   SER_ADMIN_HOST: z.string().default('0.0.0.0'),
   SER_ADMIN_PORT: port.default(8080),

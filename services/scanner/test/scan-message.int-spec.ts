@@ -87,7 +87,8 @@ describe('scanner', () => {
       state: 'scanned',
       av: { engine: 'clamav', result: 'clean' },
     });
-    expect(await bus.queue('sign').getJob(jobIds.sign(clean))).toBeDefined();
+    // The state moves before the sign job is added (a crash between the two is repaired by the retry).
+    await waitFor(() => bus.queue('sign').getJob(jobIds.sign(clean)), { timeoutMs: 10000, description: 'sign job' });
     const rejected = await settled(infected);
     expect(rejected.state).toBe('rejected_av');
     expect(rejected.av?.signature).toMatch(/^Eicar-Test-Signature/);

@@ -1,5 +1,5 @@
 // Maps the tsconfig path aliases (@ser/*) for Jest, so there is one source of truth.
-const base = require('../tsconfig.base.json');
+const base = require('../../tsconfig.base.json');
 
 exports.pathsToModuleNameMapper = () => {
   const mapper = {};

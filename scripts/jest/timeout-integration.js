@@ -1,0 +1,2 @@
+// Jest ignores `testTimeout` inside `projects`, so each tier sets its own.
+jest.setTimeout(60_000);
