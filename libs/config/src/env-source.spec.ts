@@ -35,6 +35,14 @@ describe('readVariable', () => {
     expect(problems).toEqual([]);
   });
 
+  it('refuses an empty file rather than taking it as an empty secret', () => {
+    const path = join(dir, 'empty');
+    writeFileSync(path, ' \n');
+    const problems: string[] = [];
+    expect(readVariable({ TOKEN_FILE: path }, 'TOKEN', problems)).toBeUndefined();
+    expect(problems).toEqual([`TOKEN_FILE: ${path} is empty`]);
+  });
+
   it('refuses NAME and NAME_FILE together, without reading the file', () => {
     const problems: string[] = [];
     expect(readVariable({ TOKEN: 'a', TOKEN_FILE: join(dir, 'absent') }, 'TOKEN', problems)).toBeUndefined();
