@@ -88,7 +88,10 @@ describe('scanner', () => {
       av: { engine: 'clamav', result: 'clean' },
     });
     // The state moves before the sign job is added (a crash between the two is repaired by the retry).
-    await waitFor(() => bus.queue('sign').getJob(jobIds.sign(clean)), { timeoutMs: 10000, description: 'sign job' });
+    await waitFor(() => bus.queue('sign').getJob(jobIds.sign(clean)), {
+      timeoutMs: 10000,
+      description: 'sign job',
+    });
     const rejected = await settled(infected);
     expect(rejected.state).toBe('rejected_av');
     expect(rejected.av?.signature).toMatch(/^Eicar-Test-Signature/);
