@@ -3,6 +3,7 @@ import { LOGGER } from '@ser/runtime';
 import { Catch, HttpException, Inject } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { STATUS_CODES } from 'node:http';
 import { ProblemError } from './problem';
 import type { Problem } from './problem';
 
@@ -28,6 +29,26 @@ export class ProblemFilter implements ExceptionFilter {
       const status = error.getStatus();
       return { type: 'about:blank', title: error.message, status };
     }
+    const clientStatus = exposedClientStatus(error);
+    if (clientStatus !== undefined) {
+      return {
+        type: 'about:blank',
+        title: STATUS_CODES[clientStatus] ?? 'Bad Request',
+        status: clientStatus,
+      };
+    }
     return { type: 'about:blank', title: 'Internal Server Error', status: 500 };
   }
+}
+
+/**
+ * Express middleware (body-parser: 413 body too large, 415 unsupported charset, 400 aborted) fails
+ * with http-errors that are not HttpExceptions; they are the client's fault, not a 500.
+ */
+function exposedClientStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) {
+    return undefined;
+  }
+  const { status, expose } = error as { status?: unknown; expose?: unknown };
+  return expose === true && typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
