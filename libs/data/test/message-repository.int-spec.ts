@@ -1,25 +1,15 @@
-import { loadConfig } from '@ser/config';
 import { newMessageId } from '@ser/contracts';
-import { connectMongo, ensureIndexes } from '@ser/mongo';
+import { ensureIndexes } from '@ser/mongo';
 import type { MongoConnection } from '@ser/mongo';
-import { uniqueName } from '@ser/testing';
+import { connectTestDatabase } from '@ser/testing';
 import { messageIndexes, MessageRepository, recipientId } from '../src';
 import type { MessageDocument } from '../src';
-
-// The integration project's testTimeout does not reach the tests (Jest reads it globally only).
-jest.setTimeout(30_000);
 
 /** MessageRepository against the real FerretDB from MONGO_URL, in a database of this file's own. */
 let mongo: MongoConnection;
 
 beforeAll(async () => {
-  const { MONGO_URL } = loadConfig(process.env);
-  mongo = await connectMongo({
-    url: MONGO_URL,
-    dbName: uniqueName('t'),
-    writeConcern: '1',
-    appName: 'data-messages-int-spec',
-  });
+  mongo = await connectTestDatabase('data-messages-int-spec');
   await ensureIndexes(mongo.db, messageIndexes);
 });
 

@@ -1,9 +1,8 @@
-import { loadConfig } from '@ser/config';
 import { newMessageId } from '@ser/contracts';
 import type { RelayEvent } from '@ser/contracts';
-import { connectMongo, ensureIndexes } from '@ser/mongo';
+import { ensureIndexes } from '@ser/mongo';
 import type { MongoConnection } from '@ser/mongo';
-import { uniqueName } from '@ser/testing';
+import { connectTestDatabase, uniqueName } from '@ser/testing';
 import {
   eventIndexes,
   EventRepository,
@@ -14,20 +13,11 @@ import {
 } from '../src';
 import type { ApplicationDocument, CredentialDocument, DomainDocument } from '../src';
 
-// The integration project's testTimeout does not reach the tests (Jest reads it globally only).
-jest.setTimeout(30_000);
-
 /** Tenant configuration and events against the real FerretDB from MONGO_URL, in a database of this file's own. */
 let mongo: MongoConnection;
 
 beforeAll(async () => {
-  const { MONGO_URL } = loadConfig(process.env);
-  mongo = await connectMongo({
-    url: MONGO_URL,
-    dbName: uniqueName('t'),
-    writeConcern: '1',
-    appName: 'data-tenants-int-spec',
-  });
+  mongo = await connectTestDatabase('data-tenants-int-spec');
   await ensureIndexes(mongo.db, [...tenantConfigIndexes, ...eventIndexes]);
 });
 

@@ -6,9 +6,6 @@ import { Readable } from 'node:stream';
 import { connectMongo, ensureIndexes, GridFsMessageStore, MESSAGE_BUCKET, messageStoreIndexes } from '../src';
 import type { MongoConnection } from '../src';
 
-// The integration project's testTimeout does not reach the tests (Jest reads it globally only).
-jest.setTimeout(30_000);
-
 const CHUNK = 255 * 1024; // GridFS default chunk size
 
 /** The real FerretDB from MONGO_URL, in a database of this file's own. */

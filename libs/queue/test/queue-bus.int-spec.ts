@@ -9,9 +9,6 @@ import { Redis } from 'ioredis';
 import { EventPublisher, InvalidJobError, QueueBus, startJobWorker } from '../src';
 import type { JobContext, JobHandler, RunningWorker } from '../src';
 
-// The integration project's testTimeout does not reach the tests (Jest reads it globally only).
-jest.setTimeout(30_000);
-
 const logger = createLogger({ level: 'silent', pretty: false });
 const { REDIS_URL } = loadConfig(process.env);
 

@@ -24,3 +24,4 @@ export { generateSelfSignedCert } from './self-signed-cert';
 export type { SelfSignedCert, SelfSignedCertOptions } from './self-signed-cert';
 export { relayTestConfig } from './relay-test-config';
 export type { RelayTestConfig } from './relay-test-config';
+export { connectTestDatabase } from './test-database';

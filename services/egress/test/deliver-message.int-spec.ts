@@ -2,12 +2,19 @@ import { jobIds, newMessageId } from '@ser/contracts';
 import { MessageRepository } from '@ser/data';
 import type { MessageDocument } from '@ser/data';
 import { createLogger } from '@ser/logger';
-import { connectMongo, GridFsMessageStore } from '@ser/mongo';
+import { GridFsMessageStore } from '@ser/mongo';
 import type { MongoConnection } from '@ser/mongo';
 import { QueueBus } from '@ser/queue';
 import { startServices } from '@ser/runtime';
 import type { RunningServices } from '@ser/runtime';
-import { freePort, relayTestConfig, startDnsServer, startSmtpSink, waitFor } from '@ser/testing';
+import {
+  connectTestDatabase,
+  freePort,
+  relayTestConfig,
+  startDnsServer,
+  startSmtpSink,
+  waitFor,
+} from '@ser/testing';
 import type { SmtpSink, TestDnsServer } from '@ser/testing';
 import { Readable } from 'node:stream';
 import { egressService } from '../src/index';
@@ -31,12 +38,7 @@ describe('egress delivery', () => {
       SER_EGRESS_PORT: String(sinkPort),
     });
     running = await startServices([egressService], config, createLogger({ level: 'silent', pretty: false }));
-    mongo = await connectMongo({
-      url: config.MONGO_URL,
-      dbName: config.mongoDb,
-      writeConcern: '1',
-      appName: 'test',
-    });
+    mongo = await connectTestDatabase('egress-int-spec', config.mongoDb);
     bus = new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX);
     messages = new MessageRepository(mongo.db);
     dns.set('dest.test', 'MX', [{ preference: 10, exchange: 'mx.dest.test' }]);

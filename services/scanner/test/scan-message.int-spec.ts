@@ -1,12 +1,12 @@
 import { jobIds, newMessageId } from '@ser/contracts';
 import { MessageRepository } from '@ser/data';
 import { createLogger } from '@ser/logger';
-import { connectMongo, GridFsMessageStore } from '@ser/mongo';
+import { GridFsMessageStore } from '@ser/mongo';
 import type { MongoConnection } from '@ser/mongo';
 import { QueueBus } from '@ser/queue';
 import { startServices } from '@ser/runtime';
 import type { RunningServices } from '@ser/runtime';
-import { freePort, relayTestConfig, waitFor } from '@ser/testing';
+import { connectTestDatabase, freePort, relayTestConfig, waitFor } from '@ser/testing';
 import type { RelayTestConfig } from '@ser/testing';
 import { Readable } from 'node:stream';
 import { scannerService } from '../src/index';
@@ -33,12 +33,7 @@ describe('scanner', () => {
       config,
       createLogger({ level: 'silent', pretty: false }),
     );
-    const mongo = await connectMongo({
-      url: config.MONGO_URL,
-      dbName: config.mongoDb,
-      writeConcern: '1',
-      appName: 'test',
-    });
+    const mongo = await connectTestDatabase('scanner-int-spec', config.mongoDb);
     const bus = new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX);
     started.push({ running, mongo, bus });
     const messages = new MessageRepository(mongo.db);
