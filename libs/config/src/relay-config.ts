@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -52,8 +53,31 @@ const schema = {
   SER_INGRESS_SUBMISSIONS_PORT: port.default(465),
   SER_INGRESS_MAX_MESSAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
   SER_INGRESS_MAX_RECIPIENTS: positiveInt.default(100),
+  SER_INGRESS_MAX_CONNECTIONS: positiveInt.default(1000),
+  SER_INGRESS_MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
+  SER_INGRESS_MAX_CONNECTIONS_PER_APP: positiveInt.default(50),
+  SER_INGRESS_IDLE_TIMEOUT_MS: positiveInt.default(120_000),
+  SER_INGRESS_SESSION_TIMEOUT_MS: positiveInt.default(1_800_000),
+  SER_INGRESS_DRAIN_TIMEOUT_MS: positiveInt.default(20_000),
+  SER_INGRESS_MAX_AUTH_ATTEMPTS: positiveInt.default(3),
+  SER_INGRESS_AUTH_FAILURES_PER_IP: positiveInt.default(20),
+  SER_INGRESS_AUTH_FAILURES_PER_USER: positiveInt.default(10),
+  SER_INGRESS_AUTH_FAILURE_WINDOW_S: positiveInt.default(900),
+  SER_INGRESS_AUTH_LOCKOUT_S: positiveInt.default(900),
+  SER_INGRESS_RATE_MESSAGES_PER_MINUTE: positiveInt.default(600),
+  SER_INGRESS_RATE_MESSAGES_PER_DAY: positiveInt.default(100_000),
+  SER_INGRESS_RATE_RECIPIENTS_PER_DAY: positiveInt.default(200_000),
+  SER_INGRESS_BULK_RECIPIENTS: positiveInt.default(20),
+  SER_INGRESS_CONFIG_CACHE_MS: z.coerce.number().int().min(0).max(30_000).default(10_000),
+  SER_INGRESS_PROXY_TRUSTED: z
+    .string()
+    .optional()
+    .transform((s, ctx) => parseCidrs(s, ctx)),
+  SER_INGRESS_SWEEP_INTERVAL_MS: positiveInt.default(60_000),
+  SER_INGRESS_SWEEP_GRACE_MS: positiveInt.default(900_000),
   SER_TLS_CERT_FILE: z.string().optional(),
   SER_TLS_KEY_FILE: z.string().optional(),
+  SER_TLS_RELOAD_INTERVAL_MS: positiveInt.default(10_000),
   SER_CLAMD_HOST: z.string().default('127.0.0.1'),
   SER_CLAMD_PORT: port.default(3310),
   SER_CLAMD_TIMEOUT_MS: positiveInt.default(30000),
@@ -86,6 +110,32 @@ function parseServers(value: string | undefined, ctx: z.RefinementCtx): string[]
     }
   }
   return servers;
+}
+
+/** A comma-separated list of IP addresses or CIDR blocks, IPv4 or IPv6. */
+function parseCidrs(value: string | undefined, ctx: z.RefinementCtx): string[] {
+  const entries = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const entry of entries) {
+    if (!isCidr(entry)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR block` });
+    }
+  }
+  return entries;
+}
+
+export function isCidr(entry: string): boolean {
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) {
+    return false;
+  }
+  if (bits === undefined) {
+    return true;
+  }
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 /** The regex admits up to five digits; a port above 65535 (or 0) would only fail at the first lookup. */

@@ -3,9 +3,12 @@ import { z } from 'zod';
 /** Event types: dotted past tense. Reports and the message timeline are built from these. */
 export const EVENT_TYPES = [
   'session.connected',
+  'session.refused',
   'auth.succeeded',
   'auth.failed',
+  'envelope.refused',
   'message.refused',
+  'message.flagged',
   'message.accepted',
   'message.scanned',
   'message.rejected_av',

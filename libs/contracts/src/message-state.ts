@@ -1,5 +1,6 @@
 /** Lifecycle of a message (docs/architecture.md § Message lifecycle). */
 export const MESSAGE_STATES = [
+  'receiving',
   'accepted',
   'scanned',
   'signed',

@@ -41,7 +41,29 @@ export interface ApplicationDocument {
   status: 'active' | 'suspended';
   /** Header From domains this application may use; empty means every domain of its tenant. */
   allowedFromDomains: string[];
+  /**
+   * Header From addresses this application may use, lowercase; `*` in the local part matches any
+   * run of characters (`alerts-*@acme.test`, `*@acme.test`). Absent or empty: any address in the
+   * allowed domains.
+   */
+  allowedFromAddresses?: string[];
+  /** Source addresses or CIDR blocks (IPv4 and IPv6) the application may connect from; absent or empty: any. */
+  allowedSourceIps?: string[];
+  /** What ingress does with a message that looks like bulk mail; `reject` when absent. */
+  bulkPolicy?: BulkPolicy;
+  /** Per-application overrides of the ingress defaults (`SER_INGRESS_RATE_*`, connections). */
+  limits?: ApplicationLimits;
   createdAt: Date;
+}
+
+export type BulkPolicy = 'reject' | 'flag';
+
+export interface ApplicationLimits {
+  messagesPerMinute?: number;
+  messagesPerDay?: number;
+  recipientsPerDay?: number;
+  /** Concurrent SMTP sessions of this application on one ingress replica. */
+  maxConnections?: number;
 }
 
 export interface CredentialDocument {
@@ -52,6 +74,8 @@ export interface CredentialDocument {
   secretHash: string;
   status: 'active' | 'revoked';
   createdAt: Date;
+  /** The credential stops working at this time (rotation with overlap); absent: never. */
+  expiresAt?: Date;
   lastUsedAt?: Date;
   lastUsedIp?: string;
 }
@@ -65,6 +89,8 @@ export interface MessageDocument {
   headerFrom: string;
   fromDomain: string;
   subject?: string;
+  /** The message looked like bulk mail and the application's bulk policy is `flag`. */
+  bulk?: boolean;
   size: number;
   state: MessageState;
   reason?: string;
