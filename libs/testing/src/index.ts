@@ -25,3 +25,4 @@ export type { SelfSignedCert, SelfSignedCertOptions } from './self-signed-cert';
 export { relayTestConfig } from './relay-test-config';
 export type { RelayTestConfig } from './relay-test-config';
 export { connectTestDatabase } from './test-database';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy';
