@@ -72,7 +72,7 @@ const schema = {
   SER_INGRESS_PROXY_TRUSTED: z
     .string()
     .optional()
-    .transform((s, ctx) => parseCidrs(s, ctx)),
+    .transform((s, ctx) => parseAddresses(s, ctx)),
   SER_INGRESS_SWEEP_INTERVAL_MS: positiveInt.default(60_000),
   SER_INGRESS_SWEEP_GRACE_MS: positiveInt.default(900_000),
   SER_TLS_CERT_FILE: z.string().optional(),
@@ -112,15 +112,15 @@ function parseServers(value: string | undefined, ctx: z.RefinementCtx): string[]
   return servers;
 }
 
-/** A comma-separated list of IP addresses or CIDR blocks, IPv4 or IPv6. */
-function parseCidrs(value: string | undefined, ctx: z.RefinementCtx): string[] {
+/** A comma-separated list of exact IP addresses (smtp-server compares PROXY peers exactly). */
+function parseAddresses(value: string | undefined, ctx: z.RefinementCtx): string[] {
   const entries = (value ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const entry of entries) {
-    if (!isCidr(entry)) {
-      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR block` });
+    if (isIP(entry) === 0) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address` });
     }
   }
   return entries;

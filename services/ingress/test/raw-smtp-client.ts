@@ -77,9 +77,30 @@ export class RawSmtpClient {
     return this.read();
   }
 
-  /** STARTTLS (RFC 3207): expects 220, then the TLS handshake on the same socket. */
-  async startTls(): Promise<SmtpReply> {
-    const reply = await this.command('STARTTLS');
+  /** Writes bytes without waiting for a reply (pipelining, or a message cut off mid-DATA). */
+  write(data: Buffer | string): void {
+    this.socket.write(data);
+  }
+
+  /** The SHA-256 fingerprint of the certificate the server presented, once encrypted. */
+  get peerFingerprint(): string | undefined {
+    return 'getPeerCertificate' in this.socket ? this.socket.getPeerCertificate().fingerprint256 : undefined;
+  }
+
+  /** Resolves once the server has closed the connection. */
+  whenClosed(): Promise<void> {
+    if (this.closedWith !== undefined || this.socket.destroyed) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.socket.once('close', () => resolve()));
+  }
+
+  /**
+   * STARTTLS (RFC 3207): expects 220, then the TLS handshake on the same socket. `pipelined` is
+   * sent in clear text in the same packet as STARTTLS, as in the CVE-2011-0411 injection.
+   */
+  async startTls(pipelined = ''): Promise<SmtpReply> {
+    const reply = await this.command(`STARTTLS\r\n${pipelined}`.replace(/\r\n$/, ''));
     if (reply.code !== 220) {
       throw new Error(`STARTTLS refused: ${reply.lines.join(' / ')}`);
     }

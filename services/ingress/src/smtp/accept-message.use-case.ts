@@ -1,31 +1,44 @@
 import type { RelayConfig } from '@ser/config';
 import { jobIds, newMessageId } from '@ser/contracts';
-import { MessageRepository, TenantConfigRepository } from '@ser/data';
+import { MessageRepository } from '@ser/data';
+import type { ApplicationDocument } from '@ser/data';
 import type { MessageStore } from '@ser/mongo';
-import type { EventPublisher, QueueBus } from '@ser/queue';
-import { CONFIG, EVENTS, LOGGER, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
-import type { Logger } from '@ser/logger';
+import type { QueueBus } from '@ser/queue';
+import { CONFIG, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { SmtpDataGuard } from '../message/data-guard';
+import type { DataViolation } from '../message/data-guard';
+import { HeaderRewriter } from '../message/header-rewriter';
+import { receivedHeader } from '../message/received-header';
 import type { AuthenticatedApp } from './authenticate.use-case';
-import { HeaderCapture } from './header-capture';
+import { AuthenticateUseCase } from './authenticate.use-case';
+import { detectBulk } from './bulk-policy';
+import { IngressEvents } from './ingress-events';
 import { checkSenderPolicy } from './sender-policy';
+import type { HeaderSummary } from './sender-policy';
 import { replies, SmtpReplyError } from './smtp-reply';
+import { TenantConfigRepository } from '@ser/data';
 
 export interface Submission {
   app: AuthenticatedApp;
   mailFrom: string;
   rcptTo: string[];
   clientIp: string;
-  tls: boolean;
+  clientHostname?: string;
+  heloName?: string;
+  tls: { protocol: string; cipher: string } | undefined;
 }
 
 const RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 /**
  * Stores a submitted message and queues it for scanning. Resolves with the message id only when
- * the body, the message record and the scan job are all durable (invariant 1); on any failure
- * nothing of the message is left behind and the client gets a 4xx or 5xx reply.
+ * the body, the message record and the scan job are all durable (invariant 1). The record is
+ * written as `receiving` and becomes `accepted` only after the scan job is in Redis: a record left
+ * `receiving` (a crash, or a failed clean-up) was never promised to the client, and the sweeper
+ * removes it; the scanner waits for `accepted`.
  */
 @Injectable()
 export class AcceptMessageUseCase {
@@ -33,8 +46,8 @@ export class AcceptMessageUseCase {
     @Inject(CONFIG) private readonly settings: RelayConfig,
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
     @Inject(QUEUE_BUS) private readonly bus: QueueBus,
-    @Inject(EVENTS) private readonly events: EventPublisher,
-    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly events: IngressEvents,
+    private readonly authenticate: AuthenticateUseCase,
     private readonly config: TenantConfigRepository,
     private readonly messages: MessageRepository,
   ) {}
@@ -46,29 +59,29 @@ export class AcceptMessageUseCase {
     } catch (error) {
       await this.discard(messageId);
       const reply = error instanceof SmtpReplyError ? error : replies.notStored(error);
-      await this.events.tryPublish({
+      this.events.emit({
         id: `${messageId}.refused`,
         type: 'message.refused',
         tenantId: submission.app.tenantId,
         appId: submission.app.appId,
-        data: { reply: `${reply.responseCode} ${reply.message}`, clientIp: submission.clientIp },
+        data: {
+          reason: reply.reason,
+          reply: `${reply.responseCode} ${reply.message}`,
+          clientIp: submission.clientIp,
+        },
       });
       throw reply;
     }
   }
 
   private async accept(messageId: string, body: Readable, submission: Submission): Promise<string> {
-    const capture = new HeaderCapture(this.settings.SER_INGRESS_MAX_MESSAGE_BYTES);
-    body.pipe(capture);
-    const { size } = await this.store.put(messageId, capture, { tenantId: submission.app.tenantId });
-    if (capture.exceeded) {
-      throw replies.tooBig(this.settings.SER_INGRESS_MAX_MESSAGE_BYTES);
+    const { size, headerBlock } = await this.storeBody(messageId, body, submission);
+    const application = await this.authenticate.stillAuthorised(submission.app, submission.clientIp);
+    if (application === null) {
+      throw replies.fromPolicy('The credential or application is no longer active');
     }
-    const app = await this.config.findApplication(submission.app.tenantId, submission.app.appId);
-    if (app === null || app.status !== 'active') {
-      throw replies.fromPolicy('The application is not active');
-    }
-    const summary = await checkSenderPolicy(capture.headerBlock, app, this.config);
+    const summary = await checkSenderPolicy(headerBlock, application, this.config);
+    const bulk = this.bulkVerdict(headerBlock, submission, application);
     const now = new Date();
     await this.messages.create({
       _id: messageId,
@@ -76,23 +89,84 @@ export class AcceptMessageUseCase {
       appId: submission.app.appId,
       credentialId: submission.app.credentialId,
       envelope: { mailFrom: submission.mailFrom, rcptTo: submission.rcptTo },
-      ...summary,
+      ...summaryFields(summary),
+      ...(bulk === undefined ? {} : { bulk: true }),
       size,
-      state: 'accepted',
-      client: { ip: submission.clientIp, tls: submission.tls },
+      state: 'receiving',
+      client: { ip: submission.clientIp, tls: submission.tls !== undefined },
       createdAt: now,
       updatedAt: now,
       expiresAt: new Date(now.getTime() + RETENTION_MS),
     });
     await this.bus.enqueue('scan', { v: 1, messageId }, jobIds.scan(messageId));
-    // The scan job is the commitment point: from here on the message is accepted, and a lost
-    // event must not turn into a 451 that makes the client send it a second time.
-    const published = await this.events.tryPublish({
+    if (!(await this.messages.transition(messageId, ['receiving'], 'accepted'))) {
+      throw replies.notStored(new Error('the message record left the receiving state'));
+    }
+    this.recordAcceptance(messageId, submission, summary, size, bulk);
+    return messageId;
+  }
+
+  /** Streams the body to the store through the protocol guards and the header rewriter. */
+  private async storeBody(
+    messageId: string,
+    body: Readable,
+    submission: Submission,
+  ): Promise<{ size: number; headerBlock: string }> {
+    const maxBytes = this.settings.SER_INGRESS_MAX_MESSAGE_BYTES;
+    const guard = new SmtpDataGuard({ maxBytes });
+    const rewriter = new HeaderRewriter({
+      prepend: [
+        receivedHeader({
+          heloName: submission.heloName,
+          clientIp: submission.clientIp,
+          ...(submission.clientHostname ? { clientHostname: submission.clientHostname } : {}),
+          byHost: this.settings.SER_HOSTNAME,
+          tls: submission.tls,
+          appId: submission.app.appId,
+          messageId,
+          date: new Date(),
+        }),
+      ],
+      messageIdDomain: this.settings.SER_HOSTNAME,
+      messageId,
+    });
+    // pipeline, not pipe: a client that disconnects mid-DATA must fail the upload, not stall it.
+    const source = pipeline(body, guard, rewriter, () => undefined);
+    const { size } = await this.store.put(messageId, source, { tenantId: submission.app.tenantId });
+    throwOnViolation(guard.violation, maxBytes);
+    if (rewriter.violation !== undefined) {
+      throw replies.headerTooBig(256 * 1024);
+    }
+    return { size, headerBlock: rewriter.headerBlock };
+  }
+
+  private bulkVerdict(
+    headerBlock: string,
+    submission: Submission,
+    application: ApplicationDocument,
+  ): string | undefined {
+    const why = detectBulk(headerBlock, submission.rcptTo.length, this.settings.SER_INGRESS_BULK_RECIPIENTS);
+    if (why !== undefined && (application.bulkPolicy ?? 'reject') === 'reject') {
+      throw replies.bulk(why);
+    }
+    return why;
+  }
+
+  private recordAcceptance(
+    messageId: string,
+    submission: Submission,
+    summary: HeaderSummary,
+    size: number,
+    bulk: string | undefined,
+  ): void {
+    const scope = { tenantId: submission.app.tenantId, appId: submission.app.appId, messageId };
+    if (bulk !== undefined) {
+      this.events.emit({ id: `${messageId}.flagged`, type: 'message.flagged', ...scope, data: { bulk } });
+    }
+    this.events.emit({
       id: `${messageId}.accepted`,
       type: 'message.accepted',
-      tenantId: submission.app.tenantId,
-      appId: submission.app.appId,
-      messageId,
+      ...scope,
       data: {
         size,
         mailFrom: submission.mailFrom,
@@ -100,21 +174,42 @@ export class AcceptMessageUseCase {
         recipients: submission.rcptTo.length,
       },
     });
-    if (!published) {
-      this.logger.warn(
-        { code: 'INGRESS_EVENT_NOT_QUEUED', messageId, eventType: 'message.accepted' },
-        'event lost',
-      );
-    }
-    return messageId;
   }
 
-  /** Removes whatever was written for a message that was not accepted. */
+  /** Removes whatever was written for a message that was not accepted (never an accepted one). */
   private async discard(messageId: string): Promise<void> {
+    const record = await this.messages.messages
+      .deleteOne({ _id: messageId, state: 'receiving' })
+      .catch(() => null);
+    if (record === null) {
+      return; // the database is unreachable: the sweeper removes what is left
+    }
     await Promise.allSettled([
       this.store.delete(messageId),
-      this.messages.messages.deleteOne({ _id: messageId }),
       this.messages.recipients.deleteMany({ messageId }),
     ]);
+  }
+}
+
+function summaryFields(summary: HeaderSummary): { headerFrom: string; fromDomain: string; subject?: string } {
+  return {
+    headerFrom: summary.headerFrom,
+    fromDomain: summary.fromDomain,
+    ...(summary.subject === undefined ? {} : { subject: summary.subject }),
+  };
+}
+
+function throwOnViolation(violation: DataViolation | undefined, maxBytes: number): void {
+  switch (violation) {
+    case undefined:
+      return;
+    case 'too_big':
+      throw replies.tooBig(maxBytes);
+    case 'bare_lf':
+      throw replies.bareLineEnding('LF');
+    case 'bare_cr':
+      throw replies.bareLineEnding('CR');
+    case 'line_too_long':
+      throw replies.lineTooLong();
   }
 }

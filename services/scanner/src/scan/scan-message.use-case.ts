@@ -5,7 +5,16 @@ import type { MessageStore } from '@ser/mongo';
 import type { EventPublisher, JobContext, QueueBus } from '@ser/queue';
 import { EVENTS, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClamdClient, ClamdUnavailableError } from './clamd-client';
+
+/** Transient: the job is retried with backoff until ingress has committed the message. */
+export class MessageNotAcceptedYetError extends Error {
+  constructor(messageId: string) {
+    super(`message ${messageId} is still being received`);
+    this.name = 'MessageNotAcceptedYetError';
+  }
+}
 
 /**
  * Scans one message for viruses and moves it on. Fail closed (invariant 4): if clamd cannot give
@@ -22,10 +31,15 @@ export class ScanMessageUseCase {
   ) {}
 
   async execute(messageId: string, context: JobContext): Promise<void> {
-    const message = await this.messages.findById(messageId);
+    const message = await this.committed(messageId);
     if (message === null) {
       context.logger.warn({ code: 'SCANNER_MESSAGE_MISSING' }, 'message record not found; job dropped');
       return;
+    }
+    if (message.state === 'receiving') {
+      // Ingress queues the scan job a moment before it marks the record accepted; a record that
+      // stays `receiving` was never accepted, and the ingress sweeper removes it.
+      throw new MessageNotAcceptedYetError(messageId);
     }
     if (message.state === 'accepted') {
       await this.scan(message, context);
@@ -36,6 +50,20 @@ export class ScanMessageUseCase {
       await this.bus.enqueue('sign', { v: 1, messageId }, jobIds.sign(messageId));
       await this.events.publishMessageStage(current, 'message.scanned', { av: current.av });
     }
+  }
+
+  /**
+   * The record, once ingress has marked it accepted. The job is queued a moment before that, so a
+   * worker that is quick enough sees `receiving` for a few milliseconds: wait briefly rather than
+   * take a backoff of seconds.
+   */
+  private async committed(messageId: string): Promise<MessageDocument | null> {
+    let message = await this.messages.findById(messageId);
+    for (let wait = 25; message?.state === 'receiving' && wait <= 800; wait *= 2) {
+      await sleep(wait);
+      message = await this.messages.findById(messageId);
+    }
+    return message;
   }
 
   private async scan(message: MessageDocument, context: JobContext): Promise<void> {

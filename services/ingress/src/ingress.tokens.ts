@@ -1,0 +1,2 @@
+/** The ingress's own Redis connection (abuse limits, sweep turns); producers fail fast. */
+export const INGRESS_REDIS = Symbol('INGRESS_REDIS');
