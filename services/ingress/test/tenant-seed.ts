@@ -37,15 +37,26 @@ export class TenantSeed {
 
   async application(
     tenantId: string,
-    options: Partial<Pick<ApplicationDocument, 'status' | 'allowedFromDomains'>> = {},
+    options: Partial<
+      Pick<
+        ApplicationDocument,
+        | 'status'
+        | 'allowedFromDomains'
+        | 'allowedFromAddresses'
+        | 'allowedSourceIps'
+        | 'bulkPolicy'
+        | 'limits'
+      >
+    > = {},
   ): Promise<string> {
     const appId = newId('app');
     await this.repo.applications.insertOne({
       _id: appId,
       tenantId,
       name: `App ${appId}`,
+      allowedFromDomains: [],
+      ...options,
       status: options.status ?? 'active',
-      allowedFromDomains: options.allowedFromDomains ?? [],
       createdAt: new Date(),
     });
     return appId;
@@ -55,6 +66,7 @@ export class TenantSeed {
     tenantId: string,
     appId: string,
     status: CredentialDocument['status'] = 'active',
+    expiresAt?: Date,
   ): Promise<SeededCredential> {
     const credentialId = newId('cred');
     const username = generateUsername();
@@ -67,6 +79,7 @@ export class TenantSeed {
       secretHash: await hashSecret(password),
       status,
       createdAt: new Date(),
+      ...(expiresAt === undefined ? {} : { expiresAt }),
     });
     return { credentialId, username, password };
   }
