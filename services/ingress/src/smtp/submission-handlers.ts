@@ -213,7 +213,8 @@ export class SubmissionHandlers {
         mailFrom: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
         rcptTo: session.envelope.rcptTo.map((r) => r.address),
         clientIp: session.remoteAddress,
-        clientHostname: session.clientHostname,
+        // Without reverse lookups smtp-server reports the address literal as the host name.
+        ...(session.clientHostname.startsWith('[') ? {} : { clientHostname: session.clientHostname }),
         heloName: session.hostNameAppearsAs,
         tls: session.secure && session.tlsOptions ? tlsSummary(session.tlsOptions) : undefined,
       });
