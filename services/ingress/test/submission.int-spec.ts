@@ -1,4 +1,5 @@
 import { jobIds } from '@ser/contracts';
+import { waitFor } from '@ser/testing';
 import { randomBytes } from 'node:crypto';
 import { dataPayload, RawSmtpClient } from './raw-smtp-client';
 import type { SmtpReply } from './raw-smtp-client';
@@ -143,6 +144,27 @@ describe('ingress submission', () => {
       '235 2.7.0 Authentication successful',
     ]);
     await Promise.all([viaPlain.close(), viaLogin.close()]);
+  });
+
+  it('records the last use of a credential, at most once a minute', async () => {
+    const fresh = await fx.seed.credential(acme.tenantId, acmeAppId);
+    const lastUse = async () => {
+      const doc = await fx.seed.repo.credentials.findOne({ _id: fresh.credentialId });
+      return { at: doc?.lastUsedAt, ip: doc?.lastUsedIp };
+    };
+    expect(await lastUse()).toEqual({ at: undefined, ip: undefined });
+
+    await fx.login(fresh);
+    const first = await waitFor(async () => {
+      const use = await lastUse();
+      return use.at === undefined ? undefined : use;
+    });
+    expect(first.ip).toBe('127.0.0.1');
+    expect(Date.now() - (first.at?.getTime() ?? 0)).toBeLessThan(60_000);
+
+    const again = await fx.login(fresh);
+    expectCode(await again.command('NOOP'), 250);
+    expect(await lastUse()).toEqual(first);
   });
 
   it('stores body, record, ledger and scan job before 250 2.0.0', async () => {
