@@ -21,6 +21,8 @@ export interface RawSmtpOptions {
   ca: string;
   /** How long to wait for any one reply (default 10 s), so a server that hangs fails the test. */
   replyTimeoutMs?: number;
+  /** A PROXY protocol v1 line, sent first as a load balancer would (without its CRLF). */
+  proxyHeader?: string;
 }
 
 type Waiter = { resolve: (reply: SmtpReply) => void; reject: (error: Error) => void };
@@ -58,6 +60,9 @@ export class RawSmtpClient {
       s.once('error', reject);
     });
     const client = new RawSmtpClient(socket, options);
+    if (options.proxyHeader !== undefined) {
+      socket.write(`${options.proxyHeader}\r\n`);
+    }
     return { client, greeting: await client.read() };
   }
 
