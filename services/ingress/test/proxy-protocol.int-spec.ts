@@ -47,6 +47,8 @@ describe('ingress behind a load balancer', () => {
     expect(
       succeeded.filter((e) => e.data['username'] === remoteOnly.username).map((e) => e.data['clientIp']),
     ).toEqual(['203.0.113.7']);
+    const connected = await fx.events('session.connected');
+    expect(connected.filter((e) => e.data['clientIp'] === '203.0.113.7')).toHaveLength(1);
   });
 
   it('ignores PROXY headers and refuses XCLIENT when no load balancer is trusted', async () => {
