@@ -1,19 +1,13 @@
 import type { RelayConfig } from '@ser/config';
 import { COLLECTIONS, dkimKeyAad } from '@ser/data';
 import type { CredentialDocument, DkimKeyDocument } from '@ser/data';
-import { createLogger } from '@ser/logger';
-import { startServices } from '@ser/runtime';
-import type { RunningServices } from '@ser/runtime';
 import { SecretBox, verifySecret } from '@ser/security';
-import { relayTestConfig, startDnsServer } from '@ser/testing';
 import type { RelayTestConfig, TestDnsServer } from '@ser/testing';
-import { MongoClient } from 'mongodb';
 import type { Db } from 'mongodb';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { adminService } from '../src/index';
-import { AdminClient } from './admin-client';
-import type { ApiResponse, ProblemBody } from './admin-client';
+import type { AdminClient } from './admin-client';
+import { expectProblem, startAdminFixture } from './admin-fixture';
+import type { AdminFixture } from './admin-fixture';
 
 interface DkimKeyView {
   id: string;
@@ -23,49 +17,22 @@ interface DkimKeyView {
   dnsRecord: { name: string; type: string; value: string; strings: string[] };
 }
 
-const PROBLEMS = 'https://ser.dev/problems/';
-
-function expectProblem(response: ApiResponse<unknown>, status: number, kind: string): ProblemBody {
-  expect(response.contentType).toMatch(/^application\/problem\+json\b/);
-  const problem = response.body as ProblemBody;
-  expect(problem).toMatchObject({ type: `${PROBLEMS}${kind}`, status });
-  expect(typeof problem.title).toBe('string');
-  expect(response.status).toBe(status);
-  return problem;
-}
-
 /** The admin service alone, on the real FerretDB and Redis, with a loopback DNS server. */
 describe('admin API', () => {
+  let fixture: AdminFixture | undefined;
   let setup: RelayTestConfig;
   let config: RelayConfig;
   let dns: TestDnsServer;
-  let running: RunningServices | undefined;
-  let mongo: MongoClient;
   let db: Db;
   let api: AdminClient;
 
   beforeAll(async () => {
-    dns = await startDnsServer();
-    setup = await relayTestConfig({ SER_DNS_SERVERS: dns.address });
-    config = setup.config;
-    running = await startServices(
-      [adminService],
-      config,
-      createLogger({ level: config.SER_LOG_LEVEL, pretty: false }),
-    );
-    mongo = await MongoClient.connect(config.MONGO_URL);
-    db = mongo.db(config.mongoDb);
-    api = new AdminClient(`http://127.0.0.1:${config.SER_ADMIN_PORT}`, setup.adminToken);
+    fixture = await startAdminFixture();
+    ({ setup, config, dns, db, api } = fixture);
   });
 
   afterAll(async () => {
-    await running?.stop();
-    await db?.dropDatabase();
-    await mongo?.close();
-    await dns?.close();
-    if (setup !== undefined) {
-      rmSync(setup.dir, { recursive: true, force: true });
-    }
+    await fixture?.stop();
   });
 
   const newTenant = async (name = 'Acme') => (await api.created('/v1/tenants', { name })).id;

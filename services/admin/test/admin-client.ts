@@ -55,6 +55,10 @@ export class AdminClient {
     return this.request<T>('POST', path, body);
   }
 
+  patch<T = Record<string, unknown>>(path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return this.request<T>('PATCH', path, body);
+  }
+
   /** POSTs and fails with the response when the status is not the expected one. */
   async created<T = { id: string }>(path: string, body?: unknown, status = 201): Promise<T> {
     const response = await this.post<T>(path, body);

@@ -44,3 +44,11 @@ export const problems = {
   unprocessable: (detail: string) =>
     new ProblemError({ type: `${base}unprocessable`, title: 'Unprocessable request', status: 422, detail }),
 } as const;
+
+/** `value ?? throw notFound(what)` for a document looked up by the id in the path. */
+export function orNotFound<T>(value: T | null, what: string): T {
+  if (value === null) {
+    throw problems.notFound(what);
+  }
+  return value;
+}

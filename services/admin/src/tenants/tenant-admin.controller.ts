@@ -1,19 +1,14 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { parseBody } from '../http/parse-body';
+import { view } from '../http/view';
 import {
   activateDkimKeySchema,
-  createApplicationSchema,
   createDkimKeySchema,
   createDomainSchema,
   createTenantSchema,
 } from './tenant-admin.schemas';
 import { TenantAdminService } from './tenant-admin.service';
-
-const view = <T extends { _id: string }>({ _id, ...rest }: T): Omit<T, '_id'> & { id: string } => ({
-  id: _id,
-  ...rest,
-});
 
 @Controller('v1')
 @UseGuards(BearerTokenGuard)
@@ -44,15 +39,5 @@ export class TenantAdminController {
   @HttpCode(200)
   activateDkimKey(@Param('keyId') keyId: string, @Body() body: unknown) {
     return this.admin.activateDkimKey(keyId, parseBody(activateDkimKeySchema, body));
-  }
-
-  @Post('tenants/:tenantId/applications')
-  async createApplication(@Param('tenantId') tenantId: string, @Body() body: unknown) {
-    return view(await this.admin.createApplication(tenantId, parseBody(createApplicationSchema, body)));
-  }
-
-  @Post('applications/:appId/credentials')
-  createCredential(@Param('appId') appId: string) {
-    return this.admin.createCredential(appId);
   }
 }

@@ -1,13 +1,9 @@
 import { z } from 'zod';
 
-const domainName = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(
-    /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/,
-    'not a valid domain name',
-  );
+/** A lowercase DNS name of at least two labels (RFC 1035 §2.3.4 lengths). */
+export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
+
+export const domainName = z.string().trim().toLowerCase().regex(DOMAIN_NAME, 'not a valid domain name');
 
 export const createTenantSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 export const createDomainSchema = z.object({ name: domainName }).strict();
@@ -21,9 +17,3 @@ export const createDkimKeySchema = z
   })
   .strict();
 export const activateDkimKeySchema = z.object({ force: z.boolean().default(false) }).strict();
-export const createApplicationSchema = z
-  .object({
-    name: z.string().trim().min(1).max(200),
-    allowedFromDomains: z.array(domainName).max(100).default([]),
-  })
-  .strict();

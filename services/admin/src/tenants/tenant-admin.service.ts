@@ -1,19 +1,15 @@
 import type { RelayConfig } from '@ser/config';
 import { dkimKeyAad, isDuplicateKeyError, newId, TenantConfigRepository } from '@ser/data';
-import type { ApplicationDocument, DkimKeyDocument, DomainDocument, TenantDocument } from '@ser/data';
+import type { DkimKeyDocument, DomainDocument, TenantDocument } from '@ser/data';
 import { CONFIG } from '@ser/runtime';
-import { generateSecret, generateUsername, hashSecret, SecretBox } from '@ser/security';
+import { SecretBox } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
 import { Resolver } from 'node:dns/promises';
 import type { z } from 'zod';
 import { problems } from '../http/problem';
 import { dkimDnsRecord, generateDkimKey, newSelector, publicKeyOf } from './dkim-key-material';
 import type { DnsRecord } from './dkim-key-material';
-import type {
-  activateDkimKeySchema,
-  createApplicationSchema,
-  createDkimKeySchema,
-} from './tenant-admin.schemas';
+import type { activateDkimKeySchema, createDkimKeySchema } from './tenant-admin.schemas';
 
 export interface DkimKeyView {
   id: string;
@@ -26,7 +22,7 @@ export interface DkimKeyView {
   createdAt: Date;
 }
 
-/** Tenant onboarding: the admin service is the only writer of tenant configuration. */
+/** Tenants, domains and DKIM keys: the admin service is the only writer of tenant configuration. */
 @Injectable()
 export class TenantAdminService {
   private readonly resolver = new Resolver({ timeout: 3000, tries: 2 });
@@ -107,42 +103,6 @@ export class TenantAdminService {
       { $set: { status: 'active', activatedAt } },
     );
     return dkimKeyView({ ...key, status: 'active', activatedAt });
-  }
-
-  async createApplication(
-    tenantId: string,
-    input: z.infer<typeof createApplicationSchema>,
-  ): Promise<ApplicationDocument> {
-    await this.getTenant(tenantId);
-    const app: ApplicationDocument = {
-      _id: newId('app'),
-      tenantId,
-      name: input.name,
-      status: 'active',
-      allowedFromDomains: input.allowedFromDomains,
-      createdAt: new Date(),
-    };
-    await this.repo.applications.insertOne(app);
-    return app;
-  }
-
-  /** The secret is returned here once and stored only as a scrypt hash. */
-  async createCredential(
-    appId: string,
-  ): Promise<{ id: string; appId: string; username: string; password: string }> {
-    const app = (await this.repo.findApplicationById(appId)) ?? notFound('application');
-    const password = generateSecret(24);
-    const credential = {
-      _id: newId('cred'),
-      tenantId: app.tenantId,
-      appId,
-      username: generateUsername(),
-      secretHash: await hashSecret(password),
-      status: 'active' as const,
-      createdAt: new Date(),
-    };
-    await this.repo.credentials.insertOne(credential);
-    return { id: credential._id, appId, username: credential.username, password };
   }
 
   private async checkPublished(key: DkimKeyDocument): Promise<void> {

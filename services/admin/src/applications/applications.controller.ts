@@ -1,0 +1,24 @@
+import { Body, Controller, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { parseBody } from '../http/parse-body';
+import { view } from '../http/view';
+import { createApplicationSchema, updateApplicationSchema } from './applications.schemas';
+import { ApplicationsService } from './applications.service';
+
+@Controller('v1')
+@UseGuards(BearerTokenGuard)
+export class ApplicationsController {
+  constructor(private readonly applications: ApplicationsService) {}
+
+  @Post('tenants/:tenantId/applications')
+  async createApplication(@Param('tenantId') tenantId: string, @Body() body: unknown) {
+    return view(
+      await this.applications.createApplication(tenantId, parseBody(createApplicationSchema, body)),
+    );
+  }
+
+  @Patch('applications/:appId')
+  async updateApplication(@Param('appId') appId: string, @Body() body: unknown) {
+    return view(await this.applications.updateApplication(appId, parseBody(updateApplicationSchema, body)));
+  }
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { domainName } from '../tenants/tenant-admin.schemas';
+import {
+  allowedFromAddresses,
+  allowedSourceIps,
+  bulkPolicy,
+  limits,
+  limitsPatch,
+  MAX_LIST_ENTRIES,
+} from './application-settings';
+
+const applicationName = z.string().trim().min(1).max(200);
+const allowedFromDomains = z.array(domainName).max(MAX_LIST_ENTRIES);
+
+export const createApplicationSchema = z
+  .object({
+    name: applicationName,
+    allowedFromDomains: allowedFromDomains.default([]),
+    allowedFromAddresses: allowedFromAddresses.optional(),
+    allowedSourceIps: allowedSourceIps.optional(),
+    bulkPolicy: bulkPolicy.optional(),
+    limits: limits.optional(),
+  })
+  .strict();
+export type CreateApplicationInput = z.infer<typeof createApplicationSchema>;
+
+/**
+ * JSON merge patch (RFC 7396) of an application: an absent field is kept, `null` removes an
+ * optional setting, `limits` merges key by key and lists are replaced whole. `name`, `status` and
+ * `allowedFromDomains` always exist on an application, so they cannot be removed (`[]` allows
+ * every domain of the tenant). An empty patch is refused: it is most often a body the JSON parser
+ * skipped because of its content type, and answering 200 would hide that.
+ */
+export const updateApplicationSchema = z
+  .object({
+    name: applicationName.optional(),
+    status: z.enum(['active', 'suspended']).optional(),
+    allowedFromDomains: allowedFromDomains.optional(),
+    allowedFromAddresses: allowedFromAddresses.nullable().optional(),
+    allowedSourceIps: allowedSourceIps.nullable().optional(),
+    bulkPolicy: bulkPolicy.nullable().optional(),
+    limits: limitsPatch.nullable().optional(),
+  })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, {
+    error: 'the body must change at least one field',
+    // Only when the body is otherwise valid: `{"tenantId":…}` is an unknown key, not an empty patch.
+    when: (payload) => payload.issues.length === 0,
+  });
+export type UpdateApplicationInput = z.infer<typeof updateApplicationSchema>;
+
+export const createCredentialSchema = z
+  .object({
+    expiresAt: z.iso
+      .datetime({ offset: true, error: 'expected an ISO 8601 date-time with Z or an offset' })
+      .transform((value) => new Date(value))
+      .refine((date) => date.getTime() > Date.now(), 'must be in the future')
+      .optional(),
+  })
+  .strict();
+export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
+
+/** Revocation takes no options; an empty object (or no body) is the only valid body. */
+export const revokeCredentialSchema = z.object({}).strict();
