@@ -241,3 +241,39 @@ describe('ingress abuse protection and sending policy', () => {
     });
   });
 });
+
+/** Its own fixture (own Redis prefix): locking 127.0.0.1 out would stop every other test. */
+describe('ingress per-IP lockout', () => {
+  let fx: SubmissionFixture;
+
+  beforeAll(async () => {
+    fx = await SubmissionFixture.start({
+      SER_INGRESS_AUTH_FAILURES_PER_IP: '4',
+      SER_INGRESS_AUTH_FAILURES_PER_USER: '100',
+    });
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('locks a client IP out after failures with many user names, even for a valid credential', async () => {
+    const tenant = await fx.seed.tenant(['iplock.test']);
+    const valid = await fx.seed.credential(tenant.tenantId, await fx.seed.application(tenant.tenantId));
+    for (let i = 0; i < 4; i += 1) {
+      const client = await fx.open();
+      expect(summary(await client.authPlain(`app_guess${i}`, 'secret'))).toEqual(INVALID);
+      await client.close();
+    }
+
+    const client = await fx.open();
+    expect(summary(await client.authPlain(valid.username, valid.password))).toEqual({
+      code: 454,
+      enhanced: '4.7.0',
+      text: 'Too many failed authentications from your address, try again later',
+    });
+    await client.whenClosed();
+    const failed = (await fx.events('auth.failed')).filter((e) => e.data['username'] === valid.username);
+    expect(failed.map((e) => [e.data['reason'], e.data['lock']])).toEqual([['locked_out', 'ip']]);
+  });
+});
