@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one bootstrap behind `npm run stack` and `npm test`, on a fresh machine as on a developer's:
 #   1. install what is missing (Debian packages, npm dependencies, FerretDB);
-#   2. start what is not given (Redis, FerretDB as the MongoDB API, clamd), make a development
+#   2. start what is not given (Redis, FerretDB as the MongoDB API, clamd, spamd), make a development
 #      TLS certificate, master key and admin token, and export where they are;
 #   3. stack: build and run the relay in the foreground until Ctrl-C;
 #      test:  run $SER_BOOTSTRAP_TEST_CMD (default `npm run test:all`) and exit with its status;
@@ -148,6 +148,7 @@ main() {
   start_redis
   start_ferretdb
   start_clamd
+  start_spamd
   ensure_tls_certificate
   ensure_secrets
 

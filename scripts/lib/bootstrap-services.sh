@@ -113,3 +113,39 @@ start_clamd() {
   export SER_CLAMD_HOST=127.0.0.1 SER_CLAMD_PORT="$port"
   SUMMARY+=("clamd:        127.0.0.1:$port (test signatures only)")
 }
+
+# ---------------------------------------------------------------------------------------- spamd
+
+spamd_answers() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf 'PING SPAMC/1.5\r\n\r\n' >&3
+    IFS= read -r -t 2 reply <&3
+    [[ "$reply" == *PONG* ]]
+  ) 2>/dev/null
+}
+
+spamd_binary() {
+  command -v spamd 2>/dev/null || { [ -x /usr/sbin/spamd ] && echo /usr/sbin/spamd; } ||
+    die "spamd not found (Debian package spamassassin), and SER_SPAMD_HOST is not set"
+}
+
+# SpamAssassin's spamd with the rules Debian ships; --local: no network tests (no DNS
+# blocklists, no Razor), as nothing outside is reachable here.
+start_spamd() {
+  if [ -n "${SER_SPAMD_HOST:-}" ]; then
+    log "using the spamd given by SER_SPAMD_HOST ($SER_SPAMD_HOST:${SER_SPAMD_PORT:-783})"
+    SUMMARY+=("spamd:        $SER_SPAMD_HOST:${SER_SPAMD_PORT:-783} (given)")
+    return
+  fi
+  local port spamd dir="$DATA_DIR/spamd"
+  spamd=$(spamd_binary)
+  port=${SER_SPAMD_PORT:-$(pick_port 7830)}
+  mkdir -p "$dir"
+  log "starting spamd on 127.0.0.1:$port (local tests only)"
+  start_daemon spamd "$dir/spamd.out" "$spamd" --listen="127.0.0.1:$port" --allowed-ips=127.0.0.1 \
+    --local --nouser-config --max-children=4 --syslog=stderr
+  wait_ready spamd "${STARTED_PIDS[-1]}" "$dir/spamd.out" 90 spamd_answers "$port"
+  export SER_SPAMD_HOST=127.0.0.1 SER_SPAMD_PORT="$port"
+  SUMMARY+=("spamd:        127.0.0.1:$port (SpamAssassin, local tests only)")
+}
