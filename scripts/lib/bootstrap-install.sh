@@ -29,7 +29,7 @@ has() { command -v "$1" >/dev/null 2>&1; }
 missing_debian_packages() {
   has openssl || [ -n "${SER_TLS_CERT_FILE:-}" ] || echo openssl
   if [ -z "${SER_CLAMD_HOST:-}" ] && ! has clamd && [ ! -x /usr/sbin/clamd ]; then echo clamav-daemon; fi
-  if [ -z "${SER_SPAMD_HOST:-}" ] && ! has spamd && [ ! -x /usr/sbin/spamd ]; then echo spamassassin; fi
+  if [ -z "${SER_SPAMD_HOST:-}" ] && ! has spamd && [ ! -x /usr/sbin/spamd ]; then echo spamd; fi # pulls in spamassassin
   if ! given REDIS_URL && ! has redis-server && ! redis_answers 6379; then echo redis-server; fi
   if [ "$MODE" = test ]; then
     # scripts/validate-deploy.sh (part of test:all) renders docker-compose.yml offline with

@@ -127,7 +127,7 @@ spamd_answers() {
 
 spamd_binary() {
   command -v spamd 2>/dev/null || { [ -x /usr/sbin/spamd ] && echo /usr/sbin/spamd; } ||
-    die "spamd not found (Debian package spamassassin), and SER_SPAMD_HOST is not set"
+    die "spamd not found (Debian package spamd), and SER_SPAMD_HOST is not set"
 }
 
 # SpamAssassin's spamd with the rules Debian ships; --local: no network tests (no DNS
