@@ -9,7 +9,11 @@ export const MESSAGE_STATES = [
   'partially_delivered',
   'bounced',
   'rejected_av',
+  'rejected_spam',
+  'rejected_policy',
+  'quarantined',
   'held',
+  'deleted',
 ] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
 

@@ -5,7 +5,61 @@ export interface TenantDocument {
   _id: string;
   name: string;
   status: 'active' | 'suspended';
+  /** The tenant's anti-virus/anti-spam policy; unset fields take the relay defaults. */
+  scanPolicy?: ScanPolicy;
   createdAt: Date;
+}
+
+/**
+ * What the scanner does with a message (docs/scanning.md). Stored on the tenant and, as
+ * overrides of single fields, on an application; unset fields fall back to the relay defaults.
+ */
+export interface ScanPolicy {
+  /** Combined spam score (SpamAssassin points) from which a message is quarantined. */
+  spamQuarantineScore?: number;
+  /** Combined spam score from which a message is rejected; at least the quarantine score. */
+  spamRejectScore?: number;
+  /** A phishing finding (IDN homograph link, link text showing another host). */
+  phishingAction?: ScanAction;
+  /** Attachment types (file name extensions, lowercase, no dot) that are not allowed. */
+  blockedAttachmentTypes?: string[];
+  blockedAttachmentAction?: ScanAction;
+  /** SpamAssassin enabled but unreachable: go on with spamscanner alone, or hold the message. */
+  spamdUnavailable?: 'continue' | 'hold';
+}
+
+export type ScanAction = 'reject' | 'quarantine' | 'ignore';
+
+/** The scanner's verdict, stored with the message and put in its event. */
+export interface ScanVerdict {
+  /** pass: on to signing; quarantine; reject (rejected_spam or rejected_policy). */
+  decision: 'pass' | 'quarantine' | 'reject';
+  /** Why, one short line per finding: `spam score 12.3 >= 10`, `blocked attachment: a.exe`. */
+  reasons: string[];
+  /** Combined spam score of the engines that ran. */
+  score: number;
+  engines: SpamEngineResult[];
+  attachments: AttachmentFinding[];
+  phishing: string[];
+  /** Set when an enabled engine did not answer and the policy said to continue without it. */
+  degraded?: string[];
+}
+
+export interface SpamEngineResult {
+  engine: 'spamscanner' | 'spamd';
+  status: 'ok' | 'unavailable' | 'skipped';
+  score?: number;
+  /** spamd: rule names with their points; spamscanner: its findings. */
+  rules?: { name: string; score?: number; description?: string }[];
+  /** Why the engine did not run or answer. */
+  detail?: string;
+}
+
+export interface AttachmentFinding {
+  filename?: string;
+  contentType: string;
+  /** The blocked type matched: a file name extension, or a type seen in the content (`exe`, `elf`). */
+  type: string;
 }
 
 export interface DomainDocument {
@@ -53,6 +107,8 @@ export interface ApplicationDocument {
   bulkPolicy?: BulkPolicy;
   /** Per-application overrides of the ingress defaults (`SER_INGRESS_RATE_*`, connections). */
   limits?: ApplicationLimits;
+  /** Overrides of single fields of the tenant's scan policy for this application. */
+  scanPolicy?: ScanPolicy;
   createdAt: Date;
 }
 
@@ -95,6 +151,15 @@ export interface MessageDocument {
   state: MessageState;
   reason?: string;
   av?: { engine: 'clamav'; result: 'clean' | 'infected'; signature?: string };
+  /** Anti-spam and attachment verdict (absent until scanned, and for AV rejections). */
+  scan?: ScanVerdict;
+  /**
+   * How many times an operator sent the message through the pipeline again (retry of a held
+   * message, release from quarantine); stage events of a later round carry it in their id.
+   */
+  round?: number;
+  /** The operator decision that moved it out of quarantine or hold, last one. */
+  operatorAction?: { action: 'release' | 'retry' | 'delete'; actor: string; at: Date };
   dkim?: { domain: string; selector: string; keyId: string; headers: string };
   client: { ip: string; tls: boolean };
   createdAt: Date;
@@ -136,6 +201,7 @@ export const COLLECTIONS = {
   messages: 'messages',
   recipients: 'recipients',
   events: 'events',
+  audit: 'audit',
 } as const;
 
 /** Associated data binding a sealed DKIM private key to its key document. */

@@ -14,15 +14,19 @@ export class EventPublisher {
 
   /**
    * A message's one-time stage fact (`message.scanned`, `message.signed`...): its id is
-   * `<messageId>.<stage>`, so a stage that runs again after a crash emits it only once.
+   * `<messageId>.<stage>`, so a stage that runs again after a crash emits it only once. A stage
+   * that an operator sends the message through again (a retried scan) passes the round, which
+   * makes the id `<messageId>.<stage>.r<round>`.
    */
   async publishMessageStage(
     message: { _id: string; tenantId: string; appId: string },
     type: `message.${string}` & RelayEventInput['type'],
     data: Record<string, unknown>,
+    round = 0,
   ): Promise<RelayEvent> {
+    const suffix = round > 0 ? `.r${String(round)}` : '';
     return this.publish({
-      id: `${message._id}.${type.slice('message.'.length)}`,
+      id: `${message._id}.${type.slice('message.'.length)}${suffix}`,
       type,
       tenantId: message.tenantId,
       appId: message.appId,
