@@ -84,6 +84,9 @@ const schema = {
   SER_SPAMD_HOST: z.string().min(1).optional(),
   SER_SPAMD_PORT: port.default(783),
   SER_SPAMD_TIMEOUT_MS: positiveInt.default(30000),
+  SER_SPAMSCANNER_ENABLED: bool.default(true),
+  SER_SPAMSCANNER_CLASSIFIER_FILE: z.string().min(1).optional(),
+  SER_SPAM_MAX_BYTES: positiveInt.default(2 * 1024 * 1024),
   SER_SCANNER_CONCURRENCY: positiveInt.default(4),
   SER_SIGNER_CONCURRENCY: positiveInt.default(8),
   SER_DNS_SERVERS: z
