@@ -5,3 +5,5 @@ export { TenantConfigRepository, tenantConfigIndexes, isDuplicateKeyError } from
 export { MessageRepository, messageIndexes, recipientId } from './message.repository';
 export type { RecipientResult } from './message.repository';
 export { EventRepository, eventIndexes } from './event.repository';
+export { AuditRepository, auditIndexes } from './audit.repository';
+export type { AuditDocument, AuditEntry, AuditFilter } from './audit.repository';

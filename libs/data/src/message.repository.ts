@@ -1,5 +1,5 @@
 import type { MessageState } from '@ser/contracts';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import type { MessageDocument, RecipientDocument } from './documents';
 import { COLLECTIONS } from './documents';
 import { isDuplicateKeyError } from './tenant-config.repository';
@@ -49,6 +49,43 @@ export class MessageRepository {
       { $set: { ...set, state: to, updatedAt: new Date() } },
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * Moves a message only if it is still in the state and round the caller saw: an operator
+   * decision taken on a stale view (two concurrent releases, or a message that has since gone
+   * round the pipeline again) changes nothing and returns false.
+   */
+  async transitionSeen(
+    messageId: string,
+    seen: { state: MessageState; round: number },
+    to: MessageState,
+    set: Partial<MessageDocument> = {},
+    unset: readonly (keyof MessageDocument)[] = [],
+  ): Promise<boolean> {
+    const round: Filter<MessageDocument> =
+      seen.round === 0 ? { $or: [{ round: { $exists: false } }, { round: 0 }] } : { round: seen.round };
+    const result = await this.messages.updateOne(
+      { _id: messageId, state: seen.state, ...round },
+      {
+        $set: { ...set, state: to, updatedAt: new Date() },
+        ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((key) => [key, ''])) } : {}),
+      },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** A tenant's messages in one state, newest first (ids are time-ordered), after the `before` id. */
+  listInState(
+    tenantId: string,
+    state: MessageState,
+    page: { limit: number; before?: string },
+  ): Promise<MessageDocument[]> {
+    const filter: Filter<MessageDocument> = { tenantId, state };
+    if (page.before !== undefined) {
+      filter._id = { $lt: page.before };
+    }
+    return this.messages.find(filter).sort({ _id: -1 }).limit(page.limit).toArray();
   }
 
   recipientsFor(messageId: string, domain?: string): Promise<RecipientDocument[]> {
@@ -106,5 +143,6 @@ export const messageIndexes = [
   { collection: COLLECTIONS.messages, key: { tenantId: 1, createdAt: -1 } },
   { collection: COLLECTIONS.messages, key: { state: 1, updatedAt: 1 } },
   { collection: COLLECTIONS.messages, key: { expiresAt: 1 } },
+  { collection: COLLECTIONS.messages, key: { tenantId: 1, state: 1, _id: -1 } },
   { collection: COLLECTIONS.recipients, key: { messageId: 1, domain: 1 } },
 ] as const;

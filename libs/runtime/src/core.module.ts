@@ -1,5 +1,6 @@
 import type { RelayConfig, ServiceName } from '@ser/config';
 import {
+  auditIndexes,
   EventRepository,
   eventIndexes,
   MessageRepository,
@@ -60,6 +61,7 @@ export class CoreModule {
             ...tenantConfigIndexes,
             ...messageIndexes,
             ...eventIndexes,
+            ...auditIndexes,
           ]);
           return mongo;
         },
