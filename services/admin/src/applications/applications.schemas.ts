@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scanPolicy, scanPolicyPatch } from '../settings/scan-policy';
 import { domainName } from '../tenants/tenant-admin.schemas';
 import {
   allowedFromAddresses,
@@ -20,13 +21,14 @@ export const createApplicationSchema = z
     allowedSourceIps: allowedSourceIps.optional(),
     bulkPolicy: bulkPolicy.optional(),
     limits: limits.optional(),
+    scanPolicy: scanPolicy.optional(),
   })
   .strict();
 export type CreateApplicationInput = z.infer<typeof createApplicationSchema>;
 
 /**
  * JSON merge patch (RFC 7396) of an application: an absent field is kept, `null` removes an
- * optional setting, `limits` merges key by key and lists are replaced whole. `name`, `status` and
+ * optional setting, `limits` and `scanPolicy` merge key by key and lists are replaced whole. `name`, `status` and
  * `allowedFromDomains` always exist on an application, so they cannot be removed (`[]` allows
  * every domain of the tenant). An empty patch is refused: it is most often a body the JSON parser
  * skipped because of its content type, and answering 200 would hide that.
@@ -40,6 +42,7 @@ export const updateApplicationSchema = z
     allowedSourceIps: allowedSourceIps.nullable().optional(),
     bulkPolicy: bulkPolicy.nullable().optional(),
     limits: limitsPatch.nullable().optional(),
+    scanPolicy: scanPolicyPatch.nullable().optional(),
   })
   .strict()
   .refine((patch) => Object.keys(patch).length > 0, {

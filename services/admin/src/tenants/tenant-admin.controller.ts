@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { parseBody } from '../http/parse-body';
 import { view } from '../http/view';
@@ -7,6 +7,7 @@ import {
   createDkimKeySchema,
   createDomainSchema,
   createTenantSchema,
+  updateTenantSchema,
 } from './tenant-admin.schemas';
 import { TenantAdminService } from './tenant-admin.service';
 
@@ -23,6 +24,11 @@ export class TenantAdminController {
   @Get('tenants/:tenantId')
   async getTenant(@Param('tenantId') tenantId: string) {
     return view(await this.admin.getTenant(tenantId));
+  }
+
+  @Patch('tenants/:tenantId')
+  async updateTenant(@Param('tenantId') tenantId: string, @Body() body: unknown) {
+    return view(await this.admin.updateTenant(tenantId, parseBody(updateTenantSchema, body)));
   }
 
   @Post('tenants/:tenantId/domains')

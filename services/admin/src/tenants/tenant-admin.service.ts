@@ -7,9 +7,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Resolver } from 'node:dns/promises';
 import type { z } from 'zod';
 import { problems } from '../http/problem';
+import { mergePatchUpdate } from '../settings/merge-patch-update';
 import { dkimDnsRecord, generateDkimKey, newSelector, publicKeyOf } from './dkim-key-material';
 import type { DnsRecord } from './dkim-key-material';
-import type { activateDkimKeySchema, createDkimKeySchema } from './tenant-admin.schemas';
+import type { activateDkimKeySchema, createDkimKeySchema, UpdateTenantInput } from './tenant-admin.schemas';
 
 export interface DkimKeyView {
   id: string;
@@ -45,6 +46,16 @@ export class TenantAdminService {
 
   async getTenant(tenantId: string): Promise<TenantDocument> {
     return (await this.repo.findTenant(tenantId)) ?? notFound('tenant');
+  }
+
+  /** A merge patch, like an application's: `null` removes the scan policy or one of its fields. */
+  async updateTenant(tenantId: string, patch: UpdateTenantInput): Promise<TenantDocument> {
+    const update = mergePatchUpdate(patch, ['scanPolicy']);
+    const updated =
+      update === undefined
+        ? await this.repo.findTenant(tenantId)
+        : await this.repo.tenants.findOneAndUpdate({ _id: tenantId }, update, { returnDocument: 'after' });
+    return updated ?? notFound('tenant');
   }
 
   async createDomain(tenantId: string, name: string): Promise<DomainDocument> {
