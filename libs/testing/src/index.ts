@@ -26,3 +26,5 @@ export { relayTestConfig } from './relay-test-config';
 export type { RelayTestConfig } from './relay-test-config';
 export { connectTestDatabase } from './test-database';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';
+export { EICAR, GTUBE, zipArchive, testMail } from './test-mail';
+export type { TestAttachment, TestMailOptions } from './test-mail';

@@ -3,8 +3,11 @@ import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ScanMessageProcessor } from './jobs/scan-message.processor';
+import { AttachmentInspector } from './scan/attachment-inspector';
 import { ClamdClient } from './scan/clamd-client';
 import { ScanMessageUseCase } from './scan/scan-message.use-case';
+import { SpamdEngine } from './spam/spamd-engine';
+import { SpamscannerEngine } from './spam/spamscanner-engine';
 
 @Module({})
 export class ScannerModule {
@@ -12,7 +15,14 @@ export class ScannerModule {
     return {
       module: ScannerModule,
       imports: [CoreModule.forRoot(core)],
-      providers: [ClamdClient, ScanMessageUseCase, ScanMessageProcessor],
+      providers: [
+        ClamdClient,
+        AttachmentInspector,
+        SpamscannerEngine,
+        SpamdEngine,
+        ScanMessageUseCase,
+        ScanMessageProcessor,
+      ],
     };
   }
 }

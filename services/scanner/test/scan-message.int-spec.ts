@@ -1,110 +1,93 @@
-import { jobIds, newMessageId } from '@ser/contracts';
-import { MessageRepository } from '@ser/data';
-import { createLogger } from '@ser/logger';
-import { GridFsMessageStore } from '@ser/mongo';
-import type { MongoConnection } from '@ser/mongo';
-import { QueueBus } from '@ser/queue';
-import { startServices } from '@ser/runtime';
-import type { RunningServices } from '@ser/runtime';
-import { connectTestDatabase, freePort, relayTestConfig, waitFor } from '@ser/testing';
-import type { RelayTestConfig } from '@ser/testing';
-import { Readable } from 'node:stream';
-import { scannerService } from '../src/index';
+import { jobIds } from '@ser/contracts';
+import { EICAR, freePort, zipArchive, testMail, waitFor } from '@ser/testing';
+import type { TestAttachment } from '@ser/testing';
+import { startScanner } from './scanner-fixture';
+import type { ScannerFixture } from './scanner-fixture';
 
-const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$' + 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
-
-/** The scanner alone against real clamd; a second one against a clamd port where nothing listens. */
-describe('scanner', () => {
-  const started: { running: RunningServices; mongo: MongoConnection; bus: QueueBus }[] = [];
-
-  afterAll(async () => {
-    for (const s of started) {
-      await s.running.stop();
-      await s.bus.close();
-      await s.mongo.close();
-    }
+/** Anti-virus: the scanner against the real clamd with the project's test signatures. */
+describe('scanner: anti-virus', () => {
+  let scanner: ScannerFixture;
+  beforeAll(async () => {
+    scanner = await startScanner();
   });
+  afterAll(() => scanner.stop());
 
-  async function scanner(overrides: Record<string, string> = {}) {
-    const test: RelayTestConfig = await relayTestConfig(overrides);
-    const { config } = test;
-    const running = await startServices(
-      [scannerService],
-      config,
-      createLogger({ level: 'silent', pretty: false }),
+  it('passes a clean message on to signing', async () => {
+    const id = await scanner.submit(
+      testMail({ subject: 'Your receipt', text: 'Total: 42.00 EUR. Thank you.' }),
     );
-    const mongo = await connectTestDatabase('scanner-int-spec', config.mongoDb);
-    const bus = new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX);
-    started.push({ running, mongo, bus });
-    const messages = new MessageRepository(mongo.db);
-    const submit = async (body: string, attempts = 3): Promise<string> => {
-      const id = newMessageId();
-      await new GridFsMessageStore(mongo.db).put(id, Readable.from([Buffer.from(body)]), {});
-      const now = new Date();
-      await messages.create({
-        _id: id,
-        tenantId: 'ten_test',
-        appId: 'app_test',
-        credentialId: 'cred_test',
-        envelope: { mailFrom: 'a@acme.test', rcptTo: ['b@dest.test'] },
-        headerFrom: 'a@acme.test',
-        fromDomain: 'acme.test',
-        size: body.length,
-        state: 'accepted',
-        client: { ip: '127.0.0.1', tls: true },
-        createdAt: now,
-        updatedAt: now,
-        expiresAt: now,
-      });
-      await bus.enqueue('scan', { v: 1, messageId: id }, jobIds.scan(id), {
-        attempts,
-        backoff: { type: 'fixed', delay: 50 },
-      });
-      return id;
-    };
-    const settled = (id: string) =>
-      waitFor(
-        async () => {
-          const m = await messages.findById(id);
-          return m !== null && m.state !== 'accepted' ? m : undefined;
-        },
-        { timeoutMs: 20000, intervalMs: 100, description: `scan of ${id}` },
-      );
-    return { submit, settled, bus };
-  }
-
-  it('passes a clean message on to signing and rejects an infected one with the signature name', async () => {
-    const { submit, settled, bus } = await scanner();
-    const clean = await submit('Subject: hello\r\n\r\nJust text.\r\n');
-    const infected = await submit(`Subject: invoice\r\nContent-Type: text/plain\r\n\r\n${EICAR}\r\n`);
-
-    expect(await settled(clean)).toMatchObject({
+    expect(await scanner.settled(id)).toMatchObject({
       state: 'scanned',
       av: { engine: 'clamav', result: 'clean' },
     });
-    // The state moves before the sign job is added (a crash between the two is repaired by the retry).
-    await waitFor(() => bus.queue('sign').getJob(jobIds.sign(clean)), {
-      timeoutMs: 10000,
-      description: 'sign job',
-    });
-    const rejected = await settled(infected);
-    expect(rejected.state).toBe('rejected_av');
-    expect(rejected.av?.signature).toMatch(/^Eicar-Test-Signature/);
-    expect(await bus.queue('sign').getJob(jobIds.sign(infected))).toBeUndefined();
+    await waitFor(() => scanner.bus.queue('sign').getJob(jobIds.sign(id)), { description: 'sign job' });
   });
 
-  it('holds the message when clamd cannot be reached, and never passes it on unscanned', async () => {
-    const { submit, settled, bus } = await scanner({
-      SER_CLAMD_PORT: String(await freePort()),
-      SER_CLAMD_TIMEOUT_MS: '2000',
-    });
-    const id = await submit('Subject: hello\r\n\r\nJust text.\r\n', 2);
+  const eicarAttachments: [string, TestAttachment][] = [
+    [
+      'as a base64 attachment',
+      { filename: 'eicar.com', contentType: 'text/plain', content: Buffer.from(EICAR) },
+    ],
+    [
+      'inside a zip attachment',
+      {
+        filename: 'invoice.zip',
+        contentType: 'application/zip',
+        content: zipArchive([{ name: 'invoice.com', content: Buffer.from(EICAR) }]),
+      },
+    ],
+  ];
 
-    const held = await settled(id);
+  it.each(eicarAttachments)(
+    'rejects EICAR %s with its signature name, and never signs it',
+    async (_, attachment) => {
+      const id = await scanner.submit(
+        testMail({
+          subject: 'invoice',
+          text: 'Please find the invoice attached.',
+          attachments: [attachment],
+        }),
+      );
+      if (attachment.contentType === 'application/zip') {
+        expect(attachment.content.includes(EICAR)).toBe(false); // found by unpacking, not by chance
+      }
+      const rejected = await scanner.settled(id);
+      expect(rejected.state).toBe('rejected_av');
+      expect(rejected.av?.signature).toMatch(/^Eicar-Test-Signature/);
+      expect(rejected.reason).toBe(`virus: ${rejected.av?.signature ?? ''}`);
+      expect(await scanner.bus.queue('sign').getJob(jobIds.sign(id))).toBeUndefined();
+      const events = await waitFor(async () => {
+        const list = await scanner.events(id);
+        return list.length > 0 ? list : undefined;
+      });
+      expect(events).toEqual([
+        expect.objectContaining({ id: `${id}.rejected_av`, type: 'message.rejected_av' }),
+      ]);
+    },
+  );
+
+  it("finds the project's own test signature", async () => {
+    const id = await scanner.submit(testMail({ subject: 'x', text: 'SER-TEST-MALWARE-SIGNATURE-7f3a9c' }));
+    expect((await scanner.settled(id)).av?.signature).toMatch(/^SER\.Test\.Signature/);
+  });
+});
+
+describe('scanner: clamd unavailable', () => {
+  let scanner: ScannerFixture;
+  beforeAll(async () => {
+    scanner = await startScanner({ SER_CLAMD_PORT: String(await freePort()), SER_CLAMD_TIMEOUT_MS: '2000' });
+  });
+  afterAll(() => scanner.stop());
+
+  it('retries, then holds the message, and never passes it on unscanned', async () => {
+    const id = await scanner.submit(testMail({ subject: 'hello', text: 'Just text.' }), { attempts: 2 });
+    const held = await scanner.settled(id);
     expect(held).toMatchObject({ state: 'held', reason: 'av_unavailable' });
     expect(held.av).toBeUndefined();
-    expect(await bus.queue('sign').getJob(jobIds.sign(id))).toBeUndefined();
-    const events = await bus.queue('events').getJobs(['waiting', 'delayed', 'completed']);
-    expect(events.map((j) => (j.data as { type: string }).type)).toContain('message.held');
+    expect(held.scan).toBeUndefined();
+    expect(await scanner.bus.queue('sign').getJob(jobIds.sign(id))).toBeUndefined();
+    const job = await scanner.bus.queue('scan').getJob(jobIds.scan(id));
+    expect(job?.attemptsMade).toBe(2);
+    expect((await scanner.events(id)).map((e) => e.type)).toEqual(['message.held']);
   });
 });

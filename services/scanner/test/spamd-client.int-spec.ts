@@ -1,7 +1,7 @@
 import { loadConfig } from '@ser/config';
 import { freePort } from '@ser/testing';
 import { Readable } from 'node:stream';
-import { SpamdClient, SpamdUnavailableError } from '../src/scan/spamd-client';
+import { SpamdClient, SpamdUnavailableError } from '../src/spam/spamd-client';
 
 // SpamAssassin's Generic Test for Unsolicited Bulk Email: every spamd scores it as spam.
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';

@@ -1,11 +1,20 @@
+import type { RelayConfig } from '@ser/config';
 import { jobIds } from '@ser/contracts';
-import { MessageRepository } from '@ser/data';
-import type { MessageDocument } from '@ser/data';
+import { MessageRepository, TenantConfigRepository } from '@ser/data';
+import type { MessageDocument, SpamEngineResult } from '@ser/data';
 import type { MessageStore } from '@ser/mongo';
 import type { EventPublisher, JobContext, QueueBus } from '@ser/queue';
-import { EVENTS, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
+import { CONFIG, EVENTS, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { decide } from '../policy/scan-decision';
+import type { ScanFindings } from '../policy/scan-decision';
+import { effectiveScanPolicy } from '../policy/scan-policy';
+import type { EffectiveScanPolicy } from '../policy/scan-policy';
+import { SpamdUnavailableError } from '../spam/spamd-client';
+import { SpamdEngine } from '../spam/spamd-engine';
+import { SpamscannerEngine } from '../spam/spamscanner-engine';
+import { AttachmentInspector } from './attachment-inspector';
 import { ClamdClient, ClamdUnavailableError } from './clamd-client';
 
 /** Transient: the job is retried with backoff until ingress has committed the message. */
@@ -16,15 +25,37 @@ export class MessageNotAcceptedYetError extends Error {
   }
 }
 
+/** Why a message is held by the scanner; an operator's retry sends it through the scan again. */
+export const SCAN_HOLD_REASONS = ['av_unavailable', 'as_unavailable', 'scan_failed'] as const;
+type HoldReason = (typeof SCAN_HOLD_REASONS)[number];
+
+/** spamd is on, cannot be reached, and the policy says to hold the message rather than go on. */
+class SpamdRequiredError extends Error {
+  constructor(cause: SpamdUnavailableError) {
+    super(`spamd unavailable and the policy holds: ${cause.message}`, { cause });
+    this.name = 'SpamdRequiredError';
+  }
+}
+
+const FINAL_STATES = ['rejected_av', 'rejected_spam', 'rejected_policy', 'quarantined'] as const;
+
 /**
- * Scans one message for viruses and moves it on. Fail closed (invariant 4): if clamd cannot give
- * an answer the job is retried, and after the last attempt the message is held, never passed on.
+ * Scans one message and moves it on: anti-virus (clamd), the attachment policy, and the anti-spam
+ * engines (spamscanner, spamd), then the tenant's policy decides. Fail closed (invariant 4): if
+ * clamd cannot give an answer the job is retried, and after the last attempt the message is held,
+ * never passed on. Every step after the state change (the sign job, the event) is repeated by a
+ * redelivered job and made a no-op by its deterministic id, so a crash in between loses nothing.
  */
 @Injectable()
 export class ScanMessageUseCase {
   constructor(
+    @Inject(CONFIG) private readonly config: RelayConfig,
     private readonly messages: MessageRepository,
+    private readonly tenants: TenantConfigRepository,
     private readonly clamd: ClamdClient,
+    private readonly attachments: AttachmentInspector,
+    private readonly spamscanner: SpamscannerEngine,
+    private readonly spamd: SpamdEngine,
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
     @Inject(QUEUE_BUS) private readonly bus: QueueBus,
     @Inject(EVENTS) private readonly events: EventPublisher,
@@ -44,11 +75,9 @@ export class ScanMessageUseCase {
     if (message.state === 'accepted') {
       await this.scan(message, context);
     }
-    // Re-run after a crash between the state change and the enqueue: the job id makes it a no-op.
     const current = await this.messages.findById(messageId);
-    if (current?.state === 'scanned') {
-      await this.bus.enqueue('sign', { v: 1, messageId }, jobIds.sign(messageId));
-      await this.events.publishMessageStage(current, 'message.scanned', { av: current.av });
+    if (current !== null) {
+      await this.announce(current);
     }
   }
 
@@ -70,31 +99,135 @@ export class ScanMessageUseCase {
     try {
       const verdict = await this.clamd.scan(this.store.open(message._id));
       if (verdict.result === 'infected') {
-        const av = { engine: 'clamav' as const, result: 'infected' as const, signature: verdict.signature };
         await this.messages.transition(message._id, ['accepted'], 'rejected_av', {
-          av,
-          reason: `virus: ${verdict.signature}`,
-        });
-        await this.events.publishMessageStage(message, 'message.rejected_av', {
-          av,
+          av: { engine: 'clamav', result: 'infected', signature: verdict.signature },
           reason: `virus: ${verdict.signature}`,
         });
         context.logger.info({ code: 'SCANNER_VIRUS_FOUND', signature: verdict.signature }, 'virus found');
         return;
       }
-      await this.messages.transition(message._id, ['accepted'], 'scanned', {
+      const policy = await this.policyFor(message);
+      const outcome = decide(await this.findings(message, policy), policy);
+      await this.messages.transition(message._id, ['accepted'], outcome.state, {
         av: { engine: 'clamav', result: 'clean' },
+        scan: outcome.verdict,
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
       });
+      if (outcome.state !== 'scanned') {
+        context.logger.info(
+          { code: 'SCANNER_MESSAGE_STOPPED', state: outcome.state, reasons: outcome.verdict.reasons },
+          'message stopped by the scan policy',
+        );
+      }
     } catch (error) {
-      if (!(error instanceof ClamdUnavailableError) || context.attempt < context.maxAttempts) {
+      if (context.attempt < context.maxAttempts) {
         throw error;
       }
-      await this.messages.transition(message._id, ['accepted'], 'held', { reason: 'av_unavailable' });
-      await this.events.publishMessageStage(message, 'message.held', {
-        reason: 'av_unavailable',
-        error: error.message,
-      });
-      context.logger.error({ code: 'SCANNER_MESSAGE_HELD', err: error }, 'clamd unavailable; message held');
+      await this.hold(message, holdReason(error), error, context);
     }
   }
+
+  private async policyFor(message: MessageDocument): Promise<EffectiveScanPolicy> {
+    const [tenant, application] = await Promise.all([
+      this.tenants.findTenant(message.tenantId),
+      this.tenants.findApplication(message.tenantId, message.appId),
+    ]);
+    return effectiveScanPolicy(tenant?.scanPolicy, application?.scanPolicy);
+  }
+
+  private async findings(message: MessageDocument, policy: EffectiveScanPolicy): Promise<ScanFindings> {
+    const attachments =
+      policy.blockedAttachmentAction === 'ignore'
+        ? []
+        : await this.attachments.blocked(this.store.open(message._id), policy.blockedAttachmentTypes);
+    if (message.size > this.config.SER_SPAM_MAX_BYTES) {
+      const detail = `message of ${String(message.size)} bytes is larger than SER_SPAM_MAX_BYTES`;
+      const engines: SpamEngineResult[] = [];
+      if (this.spamscanner.enabled) {
+        engines.push({ engine: 'spamscanner', status: 'skipped', detail });
+      }
+      if (this.spamd.enabled) {
+        engines.push({ engine: 'spamd', status: 'skipped', detail });
+      }
+      return { engines, phishing: [], attachments };
+    }
+    // The engines need the whole message (spamscanner parses it, spamd wants its length first).
+    const raw = await this.store.read(message._id);
+    const [spamscanner, spamd] = await Promise.all([
+      this.spamscanner.enabled ? this.spamscanner.check(raw) : undefined,
+      this.spamd.enabled ? this.checkSpamd(raw, policy) : undefined,
+    ]);
+    const engines: SpamEngineResult[] = [];
+    if (spamscanner !== undefined) {
+      engines.push(spamscanner.result);
+    }
+    if (spamd !== undefined) {
+      engines.push(spamd);
+    }
+    const degraded = spamd?.status === 'unavailable' ? [`spamd: ${spamd.detail ?? 'unavailable'}`] : [];
+    return { engines, phishing: spamscanner?.phishing ?? [], attachments, degraded };
+  }
+
+  /** spamd's verdict; when it cannot be reached, the policy says whether the scan goes on without it. */
+  private async checkSpamd(raw: Buffer, policy: EffectiveScanPolicy): Promise<SpamEngineResult> {
+    try {
+      return await this.spamd.check(raw);
+    } catch (error) {
+      if (!(error instanceof SpamdUnavailableError)) {
+        throw error;
+      }
+      if (policy.spamdUnavailable === 'hold') {
+        throw new SpamdRequiredError(error);
+      }
+      return { engine: 'spamd', status: 'unavailable', detail: error.message };
+    }
+  }
+
+  private async hold(
+    message: MessageDocument,
+    reason: HoldReason,
+    error: unknown,
+    context: JobContext,
+  ): Promise<void> {
+    const moved = await this.messages.transition(message._id, ['accepted'], 'held', { reason });
+    if (moved) {
+      await this.events.publishMessageStage(
+        message,
+        'message.held',
+        { reason, error: error instanceof Error ? error.message : String(error) },
+        message.round ?? 0,
+      );
+    }
+    context.logger.error({ code: 'SCANNER_MESSAGE_HELD', reason, err: error }, 'message held');
+  }
+
+  /**
+   * The scan's consequences for the message's current state: the sign job and the stage event.
+   * Safe to repeat: the job and event ids are derived from the message id and the round.
+   */
+  private async announce(message: MessageDocument): Promise<void> {
+    const round = message.round ?? 0;
+    const verdict = { av: message.av, scan: message.scan };
+    // A message released from quarantine is `scanned` too, but the release moved it on already.
+    if (message.state === 'scanned' && message.scan?.decision !== 'quarantine') {
+      await this.bus.enqueue('sign', { v: 1, messageId: message._id }, jobIds.sign(message._id));
+      await this.events.publishMessageStage(message, 'message.scanned', verdict, round);
+      return;
+    }
+    if ((FINAL_STATES as readonly string[]).includes(message.state)) {
+      const type = `message.${message.state as (typeof FINAL_STATES)[number]}` as const;
+      await this.events.publishMessageStage(message, type, { ...verdict, reason: message.reason }, round);
+      return;
+    }
+    if (message.state === 'held' && (SCAN_HOLD_REASONS as readonly string[]).includes(message.reason ?? '')) {
+      await this.events.publishMessageStage(message, 'message.held', { reason: message.reason }, round);
+    }
+  }
+}
+
+function holdReason(error: unknown): HoldReason {
+  if (error instanceof ClamdUnavailableError) {
+    return 'av_unavailable';
+  }
+  return error instanceof SpamdRequiredError ? 'as_unavailable' : 'scan_failed';
 }

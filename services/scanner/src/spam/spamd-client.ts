@@ -70,7 +70,7 @@ export class SpamdClient {
         reject(
           error instanceof SpamdUnavailableError
             ? error
-            : new SpamdUnavailableError('spamd check failed', { cause: error }),
+            : new SpamdUnavailableError(`spamd check failed: ${describe(error)}`, { cause: error }),
         );
       };
       const socket = connect({ host, port }, () => {
@@ -97,4 +97,13 @@ export class SpamdClient {
       });
     });
   }
+}
+
+/** `ECONNREFUSED` and the like when the error has a code (a socket error's message can be empty). */
+function describe(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    return code;
+  }
+  return typeof message === 'string' && message !== '' ? message : 'unknown error';
 }

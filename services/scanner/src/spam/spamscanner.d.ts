@@ -1,0 +1,24 @@
+declare module 'spamscanner' {
+  /** The parts of a mailparser `simpleParser` result that spamscanner's checks read. */
+  interface ScannedMail {
+    subject?: string;
+    text?: string;
+    html?: string | false;
+  }
+
+  interface Classification {
+    category: string;
+    probability?: number;
+  }
+
+  /** spamscanner 5.x, the methods the relay calls (its README documents them). */
+  class SpamScanner {
+    constructor(config?: Record<string, unknown>);
+    getTokensAndMailFromSource(source: Buffer): Promise<{ tokens: string[]; mail: ScannedMail }>;
+    getClassification(tokens: string[]): Promise<Classification | undefined>;
+    getPhishingResults(mail: ScannedMail): Promise<{ messages: string[]; links: string[] }>;
+    getArbitraryResults(mail: ScannedMail): string[];
+    memoizedIsCloudflareBlocked: (name: string) => Promise<{ isAdult: boolean; isMalware: boolean }>;
+  }
+  export = SpamScanner;
+}
