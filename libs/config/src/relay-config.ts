@@ -81,6 +81,7 @@ const schema = {
   SER_CLAMD_HOST: z.string().default('127.0.0.1'),
   SER_CLAMD_PORT: port.default(3310),
   SER_CLAMD_TIMEOUT_MS: positiveInt.default(30000),
+  SER_CLAMD_MAX_CONNECTIONS: positiveInt.default(4),
   SER_SPAMD_HOST: z.string().min(1).optional(),
   SER_SPAMD_PORT: port.default(783),
   SER_SPAMD_TIMEOUT_MS: positiveInt.default(30000),
@@ -88,6 +89,8 @@ const schema = {
   SER_SPAMSCANNER_CLASSIFIER_FILE: z.string().min(1).optional(),
   SER_SPAM_MAX_BYTES: positiveInt.default(2 * 1024 * 1024),
   SER_SCANNER_CONCURRENCY: positiveInt.default(4),
+  SER_SCANNER_ATTEMPTS: positiveInt.default(8),
+  SER_SCANNER_RETRY_DELAY_MS: positiveInt.default(2000),
   SER_SIGNER_CONCURRENCY: positiveInt.default(8),
   SER_DNS_SERVERS: z
     .string()

@@ -21,9 +21,14 @@ export class QueueBus {
   private readonly connection: Redis;
   private readonly queues = new Map<QueueKey, Queue>();
 
+  /**
+   * `retry` overrides the catalog's retry policy per queue (operators tune how long a stage keeps
+   * trying before its last attempt decides, e.g. how long clamd may be down before a message is held).
+   */
   constructor(
     redisUrl: string,
     private readonly prefix: string,
+    private readonly retry: Partial<Record<QueueKey, Pick<JobsOptions, 'attempts' | 'backoff'>>> = {},
   ) {
     this.connection = createRedis(redisUrl, 'producer');
     // ioredis emits errors on reconnect attempts; callers see failures through rejected commands.
@@ -42,7 +47,7 @@ export class QueueBus {
       throw new InvalidJobError(entry.queue, parsed.error.message);
     }
     await this.connected();
-    await this.queue(key).add(key, parsed.data, { ...entry.defaults, ...options, jobId });
+    await this.queue(key).add(key, parsed.data, { ...entry.defaults, ...this.retry[key], ...options, jobId });
   }
 
   /**

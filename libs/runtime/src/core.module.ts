@@ -66,7 +66,16 @@ export class CoreModule {
           return mongo;
         },
       },
-      { provide: QUEUE_BUS, useFactory: () => new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX) },
+      {
+        provide: QUEUE_BUS,
+        useFactory: () =>
+          new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX, {
+            scan: {
+              attempts: config.SER_SCANNER_ATTEMPTS,
+              backoff: { type: 'exponential', delay: config.SER_SCANNER_RETRY_DELAY_MS },
+            },
+          }),
+      },
       { provide: EVENTS, useFactory: (bus: QueueBus) => new EventPublisher(bus), inject: [QUEUE_BUS] },
       {
         provide: MESSAGE_STORE,
