@@ -50,10 +50,12 @@ export class SignMessageUseCase {
     const key = await this.config.findActiveDkimKey(message.tenantId, message.fromDomain);
     if (key === null) {
       await this.messages.transition(message._id, ['scanned'], 'held', { reason: 'dkim_key_missing' });
-      await this.events.publishMessageStage(message, 'message.held', {
-        reason: 'dkim_key_missing',
-        domain: message.fromDomain,
-      });
+      await this.events.publishMessageStage(
+        message,
+        'message.held',
+        { reason: 'dkim_key_missing', domain: message.fromDomain },
+        message.round ?? 0,
+      );
       context.logger.warn(
         { code: 'SIGNER_KEY_MISSING', tenantId: message.tenantId },
         'no active DKIM key; held',
