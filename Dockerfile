@@ -20,8 +20,9 @@
 
 FROM node:24-bookworm-slim AS base
 WORKDIR /app
-# Dependencies need no install scripts at runtime (msgpackr-extract is optional with a JS fallback
-# and ships prebuilt binaries); --ignore-scripts keeps npm 10/11 behaviour identical.
+# The TypeScript build needs no install scripts (--ignore-scripts). The production dependencies do:
+# spamscanner's native addons (iconv, node-snowball, re2, listed in package.json's allowScripts)
+# are compiled in the deps stage, which has the compilers; the runtime stage copies the result.
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
@@ -37,8 +38,11 @@ RUN npm run build
 
 # ---- deps: production dependencies only ----
 FROM base AS deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev && npm cache clean --force
 
 # ---- runtime ----
 FROM base AS runtime
