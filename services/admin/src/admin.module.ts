@@ -1,4 +1,6 @@
-import { CoreModule, secretBoxProvider } from '@ser/runtime';
+import { AuditRepository } from '@ser/data';
+import { CoreModule, MONGO, secretBoxProvider } from '@ser/runtime';
+import type { MongoConnection } from '@ser/mongo';
 import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
@@ -7,10 +9,13 @@ import { ApplicationsController } from './applications/applications.controller';
 import { ApplicationsService } from './applications/applications.service';
 import { CredentialsController } from './applications/credentials.controller';
 import { CredentialsService } from './applications/credentials.service';
+import { AuditController } from './audit/audit.controller';
 import { HealthController } from './health/health.controller';
 import { BearerTokenGuard } from './http/bearer-token.guard';
 import { ProblemFilter } from './http/problem.filter';
+import { MessageActionsService } from './messages/message-actions.service';
 import { MessagesController } from './messages/messages.controller';
+import { QuarantineController } from './messages/quarantine.controller';
 import { TenantAdminController } from './tenants/tenant-admin.controller';
 import { TenantAdminService } from './tenants/tenant-admin.service';
 
@@ -26,12 +31,21 @@ export class AdminModule {
         ApplicationsController,
         CredentialsController,
         MessagesController,
+        QuarantineController,
+        AuditController,
       ],
       providers: [
         secretBoxProvider('admin'),
         TenantAdminService,
         ApplicationsService,
         CredentialsService,
+        MessageActionsService,
+        // The admin service is the only writer of the audit log.
+        {
+          provide: AuditRepository,
+          useFactory: (m: MongoConnection) => new AuditRepository(m.db),
+          inject: [MONGO],
+        },
         BearerTokenGuard,
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],

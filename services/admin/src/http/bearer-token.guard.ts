@@ -5,6 +5,7 @@ import { constantTimeEquals } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import { OPERATOR_ACTOR, setActor } from './actor.decorator';
 import { problems } from './problem';
 
 /** Operator access with the bootstrap token; per-tenant API tokens come with the admin issue. */
@@ -17,11 +18,13 @@ export class BearerTokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const request = context.switchToHttp().getRequest<Request>();
+    const header = request.headers.authorization ?? '';
     const match = /^Bearer ([^\s]+)$/.exec(header);
     if (match?.[1] === undefined || !constantTimeEquals(match[1], this.token)) {
       throw problems.unauthorized();
     }
+    setActor(request, OPERATOR_ACTOR);
     return true;
   }
 }
