@@ -30,6 +30,7 @@ export interface RelayHarness {
 
 export async function startRelayHarness(
   services: readonly ServiceName[] = ALL_SERVICES.map((s) => s.name),
+  overrides: Record<string, string | undefined> = {},
 ): Promise<RelayHarness> {
   const dns = await startDnsServer();
   const sinkPort = await freePort();
@@ -37,6 +38,7 @@ export async function startRelayHarness(
     SER_SERVICES: services.join(','),
     SER_DNS_SERVERS: dns.address,
     SER_EGRESS_PORT: String(sinkPort),
+    ...overrides,
   });
   const sink = await startSmtpSink({ port: sinkPort, tls, hostname: 'mx.sink.test' });
   const logger = createLogger({ level: config.SER_LOG_LEVEL, pretty: false });
