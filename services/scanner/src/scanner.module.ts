@@ -5,6 +5,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { ScanMessageProcessor } from './jobs/scan-message.processor';
 import { AttachmentInspector } from './scan/attachment-inspector';
 import { ClamdClient } from './scan/clamd-client';
+import { ClamdProbe } from './scan/clamd-probe';
 import { ScanMessageUseCase } from './scan/scan-message.use-case';
 import { SpamdEngine } from './spam/spamd-engine';
 import { SpamscannerEngine } from './spam/spamscanner-engine';
@@ -17,6 +18,7 @@ export class ScannerModule {
       imports: [CoreModule.forRoot(core)],
       providers: [
         ClamdClient,
+        ClamdProbe,
         AttachmentInspector,
         SpamscannerEngine,
         SpamdEngine,
