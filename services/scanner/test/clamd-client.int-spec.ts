@@ -1,6 +1,6 @@
 import { loadConfig } from '@ser/config';
 import type { RelayConfig } from '@ser/config';
-import { freePort, waitFor } from '@ser/testing';
+import { EICAR, freePort, waitFor, zipArchive } from '@ser/testing';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -8,7 +8,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ClamdClient, ClamdUnavailableError } from '../src/scan/clamd-client';
 import type { AvVerdict } from '../src/scan/clamd-client';
 
-const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$' + 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 // The project's own test signature (deploy/clamav/signatures/ser-test.ndb).
 const SER_TEST = 'SER-TEST-MALWARE-SIGNATURE-7f3a9c';
 
@@ -81,7 +80,11 @@ describe('ClamdClient', () => {
       ],
       [
         'inside a zip attachment',
-        withAttachment('invoice.zip', 'application/zip', storedZip('eicar.com', EICAR)),
+        withAttachment(
+          'invoice.zip',
+          'application/zip',
+          zipArchive([{ name: 'eicar.com', content: Buffer.from(EICAR) }]),
+        ),
       ],
     ])('finds EICAR %s', async (_, message) => {
       const verdict = await client().scan(body(message));
@@ -366,46 +369,4 @@ function listen(server: Server): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
-}
-
-/** A zip archive holding one file, stored uncompressed (method 0): what clamd must still open. */
-function storedZip(name: string, content: string): Buffer {
-  const data = Buffer.from(content);
-  const fileName = Buffer.from(name);
-  const crc = crc32(data);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0); // local file header signature
-  local.writeUInt16LE(10, 4); // version needed: 1.0
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(data.length, 18); // compressed size
-  local.writeUInt32LE(data.length, 22); // uncompressed size
-  local.writeUInt16LE(fileName.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0); // central directory header signature
-  central.writeUInt16LE(10, 4); // version made by
-  central.writeUInt16LE(10, 6); // version needed
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(fileName.length, 28);
-  central.writeUInt32LE(0, 42); // offset of the local header
-  const centralOffset = local.length + fileName.length + data.length;
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0); // end of central directory signature
-  end.writeUInt16LE(1, 8); // entries on this disk
-  end.writeUInt16LE(1, 10); // entries in total
-  end.writeUInt32LE(central.length + fileName.length, 12);
-  end.writeUInt32LE(centralOffset, 16);
-  return Buffer.concat([local, fileName, data, central, fileName, end]);
-}
-
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let bit = 0; bit < 8; bit++) {
-      crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-    }
-  }
-  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -3,7 +3,7 @@ import {
   frameInstreamChunk,
   INSTREAM_CHUNK_BYTES,
   parseClamdReply,
-} from './clamd-client';
+} from './clamd-session';
 
 describe('parseClamdReply', () => {
   it('reads a clean reply', () => {
