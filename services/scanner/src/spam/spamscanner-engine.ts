@@ -5,7 +5,9 @@ import { CONFIG, LOGGER } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { simpleParser } from 'mailparser';
+import { readFile } from 'node:fs/promises';
 import type SpamScanner from 'spamscanner';
+import { z } from 'zod';
 import { mismatchedLinks } from './link-mismatch';
 
 export interface SpamscannerResult {
@@ -45,13 +47,13 @@ export class SpamscannerEngine implements OnModuleInit {
     const quiet = (...args: unknown[]): void => {
       this.logger.debug({ code: 'SCANNER_SPAMSCANNER_LOG', detail: String(args[0]) }, 'spamscanner');
     };
-    const classifier = this.config.SER_SPAMSCANNER_CLASSIFIER_FILE;
+    const file = this.config.SER_SPAMSCANNER_CLASSIFIER_FILE;
     this.scanner = new SpamScannerClass({
       clamscan: false,
       checkIDNHomographAttack: true,
       debug: false,
       logger: { error: quiet, warn: quiet, info: quiet, debug: quiet, log: quiet },
-      ...(classifier === undefined ? {} : { classifier }),
+      ...(file === undefined ? {} : await readSpamscannerModel(file)),
     });
     this.scanner.memoizedIsCloudflareBlocked = () => Promise.resolve({ isAdult: false, isMalware: false });
   }
@@ -88,4 +90,26 @@ export class SpamscannerEngine implements OnModuleInit {
     const score = rules.reduce((sum, r) => sum + (r.score ?? 0), 0);
     return { result: { engine: 'spamscanner', status: 'ok', score, rules }, phishing };
   }
+}
+
+/**
+ * A trained model as the relay stores it: spamscanner's naive-Bayes state and the replacement
+ * words it was trained with. spamscanner draws those words at random in every process that has
+ * none, and a model only means something with the ones its tokens were made with.
+ */
+const modelSchema = z.object({
+  classifier: z.looseObject({ categories: z.array(z.string()) }),
+  replacements: z.record(z.string(), z.string().min(1)),
+});
+
+export type SpamscannerModel = z.infer<typeof modelSchema>;
+
+export async function readSpamscannerModel(file: string): Promise<SpamscannerModel> {
+  const parsed = modelSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(
+      `SER_SPAMSCANNER_CLASSIFIER_FILE (${file}) is not a model: expected {classifier, replacements}`,
+    );
+  }
+  return parsed.data;
 }

@@ -19,6 +19,10 @@ declare module 'spamscanner' {
     getPhishingResults(mail: ScannedMail): Promise<{ messages: string[]; links: string[] }>;
     getArbitraryResults(mail: ScannedMail): string[];
     memoizedIsCloudflareBlocked: (name: string) => Promise<{ isAdult: boolean; isMalware: boolean }>;
+    /** The naive-Bayes model (@ladjs/naivebayes) over spamscanner's own tokens; trainable. */
+    classifier: { learn(tokens: string[], category: string): void; toJson(): string };
+    /** Its configuration; `replacements` are the random words its tokens stand in for URLs, numbers... */
+    config: { replacements: Record<string, string> };
   }
   export = SpamScanner;
 }
