@@ -1,4 +1,4 @@
-import { createTestResolver, waitFor } from '@ser/testing';
+import { createTestResolver } from '@ser/testing';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import { createTransport } from 'nodemailer';
 import { onboardTenant } from './support/onboarding';
@@ -62,13 +62,7 @@ describe('a message through the whole relay', () => {
   };
 
   const messageWhen = (messageId: string, done: (m: MessageView) => boolean, description: string) =>
-    waitFor(
-      async () => {
-        const { status, body } = await relay.api<MessageView>('GET', `/v1/messages/${messageId}`);
-        return status === 200 && done(body) ? body : undefined;
-      },
-      { timeoutMs: 60000, intervalMs: 200, description },
-    );
+    relay.messageWhen<MessageView>(messageId, done, description);
 
   it('delivers a DKIM-signed message, aligned with From, to the MX found through DNS', async () => {
     const messageId = await send({ subject: 'Your receipt', text: 'Thank you for your order.\r\n' });

@@ -79,13 +79,7 @@ describe('scanning through the whole relay', () => {
     (await relay.api<MessageView>('GET', `/v1/messages/${messageId}`)).body;
 
   const messageWhen = (messageId: string, done: (m: MessageView) => boolean, description: string) =>
-    waitFor(
-      async () => {
-        const { status, body } = await relay.api<MessageView>('GET', `/v1/messages/${messageId}`);
-        return status === 200 && done(body) ? body : undefined;
-      },
-      { timeoutMs: 60000, intervalMs: 200, description },
-    );
+    relay.messageWhen<MessageView>(messageId, done, description);
 
   const delivered = (messageId: string) =>
     messageWhen(

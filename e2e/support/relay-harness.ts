@@ -3,7 +3,7 @@ import { createLogger } from '@ser/logger';
 import { startServices } from '@ser/runtime';
 import type { RunningServices } from '@ser/runtime';
 import { ALL_SERVICES } from '@ser/service-relay';
-import { freePort, relayTestConfig, startDnsServer, startSmtpSink } from '@ser/testing';
+import { freePort, relayTestConfig, startDnsServer, startSmtpSink, waitFor } from '@ser/testing';
 import type { SmtpSink, TestDnsServer } from '@ser/testing';
 import { rmSync } from 'node:fs';
 
@@ -25,6 +25,8 @@ export interface RelayHarness {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T }>;
+  /** Polls `GET /v1/messages/{id}` until `done` holds for the view (60 s at most). */
+  messageWhen<T>(messageId: string, done: (view: T) => boolean, description: string): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,15 @@ export async function startRelayHarness(
     logger,
   );
   const adminUrl = `http://127.0.0.1:${config.SER_ADMIN_PORT}`;
+  const api = async <T>(method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${adminUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
+  };
   return {
     config,
     dns,
@@ -56,15 +67,15 @@ export async function startRelayHarness(
     adminToken,
     submissionPort: config.SER_INGRESS_SUBMISSION_PORT,
     running,
-    api: async <T>(method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${adminUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
-    },
+    api,
+    messageWhen: <T>(messageId: string, done: (view: T) => boolean, description: string) =>
+      waitFor(
+        async () => {
+          const { status, body } = await api<T>('GET', `/v1/messages/${messageId}`);
+          return status === 200 && done(body) ? body : undefined;
+        },
+        { timeoutMs: 60000, intervalMs: 200, description },
+      ),
     stop: async () => {
       await running.stop();
       await Promise.all([sink.close(), dns.close()]);
