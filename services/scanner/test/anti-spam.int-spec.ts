@@ -123,6 +123,19 @@ describe('scanner: anti-spam with spamscanner and spamd', () => {
     expect((await scanner.settled(await scanner.submit(EXE, allowed))).state).toBe('scanned');
   });
 
+  it('finds a blocked attachment inside an attached message', async () => {
+    const forwarded = testMail({
+      subject: 'Fwd: Invoice',
+      text: 'See the forwarded mail.',
+      attachments: [{ filename: 'invoice.eml', contentType: 'message/rfc822', content: Buffer.from(EXE) }],
+    });
+    const rejected = await scanner.settled(await scanner.submit(forwarded));
+    expect(rejected.state).toBe('rejected_policy');
+    expect(rejected.scan?.attachments).toEqual([
+      { filename: 'invoice.pdf.exe', contentType: 'application/octet-stream', type: 'exe' },
+    ]);
+  });
+
   it('quarantines and rejects by the tenant score thresholds', async () => {
     const lowBar = await scanner.tenant({ spamQuarantineScore: -100, spamRejectScore: 500 });
     const message = await scanner.settled(await scanner.submit(CLEAN.receipt, lowBar));
