@@ -251,6 +251,39 @@ describe('secrets from *_FILE', () => {
   });
 });
 
+describe('SER_MASTER_KEY_PREVIOUS', () => {
+  const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+
+  it('is an empty list when unset, and a trimmed list of keys otherwise', () => {
+    expect(loadConfig({}).SER_MASTER_KEY_PREVIOUS).toEqual([]);
+    expect(
+      loadConfig({ SER_MASTER_KEY_PREVIOUS: ` ${key(1)} ,, ${key(2)}\n` }).SER_MASTER_KEY_PREVIOUS,
+    ).toEqual([key(1), key(2)]);
+  });
+
+  it('refuses an entry that is not 32 bytes of base64, without printing it', () => {
+    const problems = problemsOf({ SER_MASTER_KEY_PREVIOUS: `${key(1)},not-a-key-secret` });
+    expect(problems).toEqual(['SER_MASTER_KEY_PREVIOUS: key 2 is not 32 bytes, base64-encoded']);
+    expect(problemsOf({ SER_MASTER_KEY_PREVIOUS: Buffer.alloc(16).toString('base64') })).toEqual([
+      'SER_MASTER_KEY_PREVIOUS: key 1 is not 32 bytes, base64-encoded',
+    ]);
+  });
+
+  it('may come from SER_MASTER_KEY_PREVIOUS_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ser-config-spec-'));
+    try {
+      const file = join(dir, 'previous.keys');
+      writeFileSync(file, `${key(3)},${key(4)}\n`);
+      expect(loadConfig({ SER_MASTER_KEY_PREVIOUS_FILE: file }).SER_MASTER_KEY_PREVIOUS).toEqual([
+        key(3),
+        key(4),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('mongoDb', () => {
   it('takes the database from the MONGO_URL path, without the query', () => {
     expect(loadConfig({ MONGO_URL: 'mongodb://db.test:27017/relay_prod?replicaSet=rs0' }).mongoDb).toBe(

@@ -48,6 +48,10 @@ const schema = {
   SER_LOG_PRETTY: bool.default(false),
   SER_HOSTNAME: z.string().min(1).default(hostname()),
   SER_MASTER_KEY: z.string().optional(),
+  SER_MASTER_KEY_PREVIOUS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => parseMasterKeys(s, ctx)),
   SER_INGRESS_HOST: z.string().default('0.0.0.0'),
   SER_INGRESS_SUBMISSION_PORT: port.default(587),
   SER_INGRESS_SUBMISSIONS_PORT: port.default(465),
@@ -105,6 +109,21 @@ const schema = {
   SER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 } as const;
 
+/** Older master keys, comma-separated: they still open what they sealed until everything is re-wrapped. */
+function parseMasterKeys(value: string | undefined, ctx: z.RefinementCtx): string[] {
+  const keys = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  keys.forEach((key, index) => {
+    // The message names the position, never the value: this is a secret.
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length !== 32) {
+      ctx.addIssue({ code: 'custom', message: `key ${index + 1} is not 32 bytes, base64-encoded` });
+    }
+  });
+  return keys;
+}
+
 function parseServers(value: string | undefined, ctx: z.RefinementCtx): string[] {
   if (value === undefined) {
     return [];
@@ -154,7 +173,13 @@ function validPort(server: string): boolean {
 }
 
 /** Variables that may come from a file named by `<NAME>_FILE`. */
-const SECRET_VARIABLES = new Set(['SER_MASTER_KEY', 'SER_ADMIN_TOKEN', 'MONGO_URL', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set([
+  'SER_MASTER_KEY',
+  'SER_MASTER_KEY_PREVIOUS',
+  'SER_ADMIN_TOKEN',
+  'MONGO_URL',
+  'REDIS_URL',
+]);
 
 type Schema = typeof schema;
 export type RelayEnv = { [K in keyof Schema]: z.output<Schema[K]> };
