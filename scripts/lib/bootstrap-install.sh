@@ -36,6 +36,8 @@ missing_debian_packages() {
     # docker-compose and checks it with PyYAML; no Docker engine is needed.
     has docker-compose || docker compose version >/dev/null 2>&1 || echo docker-compose
     python_has_yaml || echo python3-yaml
+    # The DKIM tests verify signatures with dkimpy too, an implementation independent of mailauth.
+    /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || echo python3-dkim
   fi
 }
 

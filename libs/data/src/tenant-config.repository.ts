@@ -70,6 +70,14 @@ export class TenantConfigRepository {
     );
   }
 
+  /** The domain's active keys, most recently activated first (a domain may sign with RSA and Ed25519). */
+  findActiveDkimKeys(tenantId: string, domain: string): Promise<DkimKeyDocument[]> {
+    return this.dkimKeys
+      .find({ tenantId, domain: domain.toLowerCase(), status: 'active' })
+      .sort({ activatedAt: -1, _id: -1 })
+      .toArray();
+  }
+
   findDkimKeyById(keyId: string): Promise<DkimKeyDocument | null> {
     return this.dkimKeys.findOne({ _id: keyId });
   }

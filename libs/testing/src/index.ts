@@ -28,3 +28,5 @@ export { connectTestDatabase } from './test-database';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';
 export { EICAR, GTUBE, zipArchive, testMail } from './test-mail';
 export type { TestAttachment, TestMailOptions } from './test-mail';
+export { verifyWithDkimpy } from './dkimpy';
+export type { DkimpyResult } from './dkimpy';

@@ -2,6 +2,7 @@ import { CoreModule, secretBoxProvider } from '@ser/runtime';
 import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
+import { SigningKeys } from './dkim/signing-keys';
 import { SignMessageProcessor } from './jobs/sign-message.processor';
 import { SignMessageUseCase } from './sign/sign-message.use-case';
 
@@ -11,7 +12,7 @@ export class SignerModule {
     return {
       module: SignerModule,
       imports: [CoreModule.forRoot(core)],
-      providers: [secretBoxProvider('signer'), SignMessageUseCase, SignMessageProcessor],
+      providers: [secretBoxProvider('signer'), SigningKeys, SignMessageUseCase, SignMessageProcessor],
     };
   }
 }

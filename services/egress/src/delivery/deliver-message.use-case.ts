@@ -36,7 +36,8 @@ export class DeliverMessageUseCase {
 
   async execute(messageId: string, domain: string, context: JobContext): Promise<void> {
     const message = await this.messages.findById(messageId);
-    if (message === null || message.dkim === undefined) {
+    // Signed, or deliberately unsigned by the tenant's no-key policy; anything else never passed the signer.
+    if (message === null || (message.dkim === undefined && message.unsigned === undefined)) {
       context.logger.warn({ code: 'EGRESS_MESSAGE_MISSING' }, 'message not found or not signed; job dropped');
       return;
     }

@@ -1,31 +1,25 @@
 import { jobIds } from '@ser/contracts';
-import { dkimKeyAad, MessageRepository, TenantConfigRepository } from '@ser/data';
-import type { DkimKeyDocument, MessageDocument } from '@ser/data';
+import { MessageRepository, TenantConfigRepository } from '@ser/data';
+import type { MessageDocument } from '@ser/data';
 import type { MessageStore } from '@ser/mongo';
 import type { EventPublisher, JobContext, QueueBus } from '@ser/queue';
 import { EVENTS, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
-import { SecretBox } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
-import { dkimSign } from 'mailauth/lib/dkim/sign';
-import type { DKIMSignOptions } from 'mailauth';
-
-export class DkimSigningError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DkimSigningError';
-  }
-}
+import { dkimSignatures } from '../dkim/dkim-signer';
+import { SigningKeys } from '../dkim/signing-keys';
 
 /**
- * DKIM-signs a message with a key of its header From domain, so `d=` aligns with From and DMARC
- * passes whatever the envelope sender is. Only the signature header is stored; the body is not copied.
+ * DKIM-signs a message with the keys of its header From domain (or of its organisational
+ * domain), so `d=` aligns with From and DMARC passes whatever the envelope sender is. Only the
+ * signature headers are stored; the body is not copied. Without an active key, the tenant's
+ * no-key policy holds the message (the default) or lets it go unsigned.
  */
 @Injectable()
 export class SignMessageUseCase {
   constructor(
     private readonly messages: MessageRepository,
-    private readonly config: TenantConfigRepository,
-    private readonly box: SecretBox,
+    private readonly tenants: TenantConfigRepository,
+    private readonly keys: SigningKeys,
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
     @Inject(QUEUE_BUS) private readonly bus: QueueBus,
     @Inject(EVENTS) private readonly events: EventPublisher,
@@ -47,49 +41,56 @@ export class SignMessageUseCase {
   }
 
   private async sign(message: MessageDocument, context: JobContext): Promise<void> {
-    const key = await this.config.findActiveDkimKey(message.tenantId, message.fromDomain);
-    if (key === null) {
-      await this.messages.transition(message._id, ['scanned'], 'held', { reason: 'dkim_key_missing' });
-      await this.events.publishMessageStage(
-        message,
-        'message.held',
-        { reason: 'dkim_key_missing', domain: message.fromDomain },
-        message.round ?? 0,
-      );
-      context.logger.warn(
-        { code: 'SIGNER_KEY_MISSING', tenantId: message.tenantId },
-        'no active DKIM key; held',
-      );
+    const keys = await this.keys.forFrom(message.tenantId, message.fromDomain);
+    if (keys.length === 0) {
+      await this.withoutKey(message, context);
       return;
     }
-    const headers = await this.signatureHeaders(message, key);
-    const dkim = { domain: key.domain, selector: key.selector, keyId: key._id, headers };
+    const headers = await dkimSignatures(this.store.open(message._id), keys);
+    const [first] = keys;
+    if (first === undefined) {
+      return;
+    }
+    const dkim = {
+      domain: first.domain,
+      selector: first.selector,
+      keyId: first.keyId,
+      headers,
+      signatures: keys.map((k) => ({
+        domain: k.domain,
+        selector: k.selector,
+        keyId: k.keyId,
+        algorithm: k.algorithm,
+      })),
+    };
     await this.messages.transition(message._id, ['scanned'], 'signed', { dkim });
     context.logger.info(
-      { code: 'SIGNER_MESSAGE_SIGNED', tenantId: message.tenantId, selector: key.selector },
+      {
+        code: 'SIGNER_MESSAGE_SIGNED',
+        tenantId: message.tenantId,
+        selectors: keys.map((k) => k.selector),
+      },
       'signed',
     );
   }
 
-  private async signatureHeaders(message: MessageDocument, key: DkimKeyDocument): Promise<string> {
-    const privateKey = this.box.open(key.privateKey, dkimKeyAad(key._id));
-    const options = {
-      canonicalization: 'relaxed/relaxed',
-      signatureData: [
-        {
-          signingDomain: key.domain,
-          selector: key.selector,
-          privateKey,
-          algorithm: key.algorithm === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256',
-          canonicalization: 'relaxed/relaxed',
-        },
-      ],
-    } as unknown as DKIMSignOptions;
-    const result = await dkimSign(this.store.open(message._id), options);
-    if (result.errors.length > 0 || result.signatures.trim() === '') {
-      throw new DkimSigningError('DKIM signing failed', { cause: result.errors[0] });
+  private async withoutKey(message: MessageDocument, context: JobContext): Promise<void> {
+    const tenant = await this.tenants.findTenant(message.tenantId);
+    const unsigned = { reason: 'dkim_key_missing' as const, domain: message.fromDomain };
+    if (tenant?.dkimNoKeyPolicy === 'send_unsigned') {
+      await this.messages.transition(message._id, ['scanned'], 'signed', { unsigned });
+      context.logger.warn(
+        { code: 'SIGNER_SENT_UNSIGNED', tenantId: message.tenantId, domain: message.fromDomain },
+        'no active DKIM key; sent unsigned by the tenant policy',
+      );
+      return;
     }
-    return result.signatures;
+    await this.messages.transition(message._id, ['scanned'], 'held', { reason: 'dkim_key_missing' });
+    await this.events.publishMessageStage(message, 'message.held', unsigned, message.round ?? 0);
+    context.logger.warn(
+      { code: 'SIGNER_KEY_MISSING', tenantId: message.tenantId, domain: message.fromDomain },
+      'no active DKIM key; held',
+    );
   }
 
   /** One delivery job per recipient domain; job ids make a repeated enqueue a no-op. */
@@ -103,10 +104,18 @@ export class SignMessageUseCase {
         jobIds.deliver(message._id, domain),
       );
     }
-    await this.events.publishMessageStage(message, 'message.signed', {
-      domain: message.dkim?.domain,
-      selector: message.dkim?.selector,
-      domains,
-    });
+    const signed =
+      message.dkim === undefined
+        ? { unsigned: message.unsigned }
+        : {
+            domain: message.dkim.domain,
+            selector: message.dkim.selector,
+            signatures: (message.dkim.signatures ?? []).map(({ domain, selector, algorithm }) => ({
+              domain,
+              selector,
+              algorithm,
+            })),
+          };
+    await this.events.publishMessageStage(message, 'message.signed', { ...signed, domains });
   }
 }
