@@ -53,7 +53,13 @@ describe('egress delivery', () => {
   });
 
   /** A signed message as the signer leaves it: body in the store, signature header on the record. */
-  async function signedMessage(rcptTo: string[], subject: string): Promise<string> {
+  async function signedMessage(
+    rcptTo: string[],
+    subject: string,
+    signing: Pick<MessageDocument, 'dkim' | 'unsigned'> = {
+      dkim: { domain: 'acme.test', selector: 's1', keyId: 'dk_test', headers: SIGNATURE },
+    },
+  ): Promise<string> {
     const id = newMessageId();
     const body = `From: billing@acme.test\r\nTo: ${rcptTo.join(', ')}\r\nSubject: ${subject}\r\n\r\n.leading dot\r\nbody\r\n`;
     await new GridFsMessageStore(mongo.db).put(id, Readable.from([Buffer.from(body)]), {});
@@ -68,7 +74,7 @@ describe('egress delivery', () => {
       fromDomain: 'acme.test',
       size: body.length,
       state: 'signed',
-      dkim: { domain: 'acme.test', selector: 's1', keyId: 'dk_test', headers: SIGNATURE },
+      ...signing,
       client: { ip: '127.0.0.1', tls: true },
       createdAt: now,
       updatedAt: now,
@@ -105,6 +111,16 @@ describe('egress delivery', () => {
     const [recipient] = await messages.recipientsFor(id);
     expect(recipient).toMatchObject({ state: 'delivered', attempts: 1 });
     expect(recipient?.lastReply).toMatch(/^250 (?!250)/);
+  });
+
+  it('delivers a message the no-key policy let go unsigned, with nothing prepended', async () => {
+    const id = await signedMessage(['a@dest.test'], 'unsigned', {
+      unsigned: { reason: 'dkim_key_missing', domain: 'acme.test' },
+    });
+    await deliver(id, 'dest.test');
+    expect(await finalState(id)).toBe('delivered');
+    const received = sink.messages.find((m) => m.raw.toString().includes('Subject: unsigned'));
+    expect(received?.raw.toString()).not.toContain('DKIM-Signature');
   });
 
   it('retries a 4xx recipient without re-sending to the one already accepted, and bounces a 5xx', async () => {
