@@ -107,6 +107,17 @@ const schema = {
   SER_ADMIN_HOST: z.string().default('0.0.0.0'),
   SER_ADMIN_PORT: port.default(8080),
   SER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  SER_RELAY_SENDING_IPS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => parseAddresses(s, ctx)),
+  SER_RELAY_SPF_INCLUDE: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i,
+      'expected a domain name',
+    )
+    .optional(),
 } as const;
 
 /** Older master keys, comma-separated: they still open what they sealed until everything is re-wrapped. */

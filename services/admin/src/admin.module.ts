@@ -10,6 +10,8 @@ import { ApplicationsService } from './applications/applications.service';
 import { CredentialsController } from './applications/credentials.controller';
 import { CredentialsService } from './applications/credentials.service';
 import { AuditController } from './audit/audit.controller';
+import { DnsHealthController } from './dns-health/dns-health.controller';
+import { DnsHealthService } from './dns-health/dns-health.service';
 import { HealthController } from './health/health.controller';
 import { BearerTokenGuard } from './http/bearer-token.guard';
 import { ProblemFilter } from './http/problem.filter';
@@ -33,6 +35,7 @@ export class AdminModule {
         MessagesController,
         QuarantineController,
         AuditController,
+        DnsHealthController,
       ],
       providers: [
         secretBoxProvider('admin'),
@@ -40,6 +43,7 @@ export class AdminModule {
         ApplicationsService,
         CredentialsService,
         MessageActionsService,
+        DnsHealthService,
         // The admin service is the only writer of the audit log.
         {
           provide: AuditRepository,
