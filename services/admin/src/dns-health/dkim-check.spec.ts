@@ -1,6 +1,6 @@
 import { checkDkimKey } from './dkim-check';
 import type { DkimKeyToCheck } from './dkim-check';
-import { FakeDns } from './fake-dns';
+import { FakeDns } from './fake-dns.spec-support';
 
 const key: DkimKeyToCheck = {
   _id: 'dk_1',

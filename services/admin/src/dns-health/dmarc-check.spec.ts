@@ -1,5 +1,5 @@
 import { checkDmarc, organisationalDomain, parseDmarcRecord } from './dmarc-check';
-import { FakeDns } from './fake-dns';
+import { FakeDns } from './fake-dns.spec-support';
 
 describe('DMARC', () => {
   it('parses p, sp, pct and rua', () => {

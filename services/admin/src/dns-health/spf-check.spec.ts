@@ -1,4 +1,4 @@
-import { FakeDns } from './fake-dns';
+import { FakeDns } from './fake-dns.spec-support';
 import { checkSpf, suggestedRecord } from './spf-check';
 
 const settings = { sendingIps: ['192.0.2.10', '2001:db8:1::10'], spfInclude: '_spf.relay.test' };

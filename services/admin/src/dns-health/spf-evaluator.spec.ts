@@ -1,4 +1,4 @@
-import { FakeDns } from './fake-dns';
+import { FakeDns } from './fake-dns.spec-support';
 import { evaluateSpf } from './spf-evaluator';
 
 const RELAY = '192.0.2.10';
