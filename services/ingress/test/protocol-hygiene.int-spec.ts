@@ -332,12 +332,13 @@ describe('ingress protocol hygiene', () => {
   });
 
   it('closes a busy session at the session time limit with 421 4.4.2', async () => {
-    const other = await fx.startAnother({ SER_INGRESS_SESSION_TIMEOUT_MS: 1500 });
+    // Long enough for STARTTLS and a scrypt AUTH on a loaded CI machine, short enough for a test.
+    const other = await fx.startAnother({ SER_INGRESS_SESSION_TIMEOUT_MS: 5000 });
     const client = await fx.login(sender, { port: other.starttlsPort });
 
     // NOOP every 300 ms keeps the idle timeout from firing; the session limit still does.
     let reply = await client.command('NOOP');
-    for (let i = 0; i < 20 && reply.code === 250; i += 1) {
+    for (let i = 0; i < 40 && reply.code === 250; i += 1) {
       await sleep(300);
       reply = await client.command('NOOP');
     }
