@@ -22,6 +22,19 @@ describe('DKIM key material', () => {
     expect(publicKeyOf(record.strings.join(''))).toBe('A'.repeat(400));
   });
 
+  it.each([3072, 4096])(
+    'generates RSA keys of %i bits, published in strings of at most 255 bytes',
+    (bits) => {
+      const key = generateDkimKey('rsa', bits);
+      expect(key.bits).toBe(bits);
+      const record = dkimDnsRecord('example.test', 's1', 'rsa', key.publicKey);
+      expect(record.value.length).toBeGreaterThan(255);
+      expect(record.strings.every((s) => Buffer.byteLength(s) <= 255)).toBe(true);
+      expect(record.strings.join('')).toBe(record.value);
+      expect(publicKeyOf(record.strings.join(''))).toBe(key.publicKey);
+    },
+  );
+
   it('reads p= with whitespace and finds none when absent', () => {
     expect(publicKeyOf('v=DKIM1; k=rsa; p=AB CD\tEF==')).toBe('ABCDEF==');
     expect(publicKeyOf('v=DKIM1; k=rsa')).toBeUndefined();

@@ -1,27 +1,36 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { DkimAlgorithm } from '@ser/data';
 
 export interface DkimKeyMaterial {
   publicKey: string;
   privateKeyPem: string;
+  /** RSA modulus length; absent for Ed25519. */
+  bits?: number;
 }
+
+export const RSA_KEY_SIZES = [2048, 3072, 4096] as const;
+export type RsaKeySize = (typeof RSA_KEY_SIZES)[number];
 
 /** Generates a DKIM key: `publicKey` is the TXT record's `p=` value (RFC 6376 §3.6.1, RFC 8463). */
 export function generateDkimKey(algorithm: DkimAlgorithm, rsaBits = 2048): DkimKeyMaterial {
-  if (algorithm === 'ed25519') {
-    const pair = generateKeyPairSync('ed25519');
-    const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
+  const pair =
+    algorithm === 'ed25519'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('rsa', { modulusLength: rsaBits });
+  return materialOf(pair.privateKey);
+}
+
+/** The published and the private half of a private key, the latter as PKCS#8 PEM. */
+export function materialOf(privateKey: KeyObject): DkimKeyMaterial {
+  const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  if (privateKey.asymmetricKeyType === 'ed25519') {
     // RFC 8463 publishes the raw 32-byte key, which is the tail of the SubjectPublicKeyInfo.
-    return {
-      publicKey: spki.subarray(spki.length - 32).toString('base64'),
-      privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    };
+    return { publicKey: spki.subarray(spki.length - 32).toString('base64'), privateKeyPem };
   }
-  const pair = generateKeyPairSync('rsa', { modulusLength: rsaBits });
-  return {
-    publicKey: pair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
-    privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
+  const bits = privateKey.asymmetricKeyDetails?.modulusLength;
+  return { publicKey: spki.toString('base64'), privateKeyPem, ...(bits === undefined ? {} : { bits }) };
 }
 
 export function newSelector(now = new Date()): string {

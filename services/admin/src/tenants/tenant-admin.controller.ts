@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Actor } from '../http/actor.decorator';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { parseBody } from '../http/parse-body';
 import { view } from '../http/view';
@@ -7,6 +8,8 @@ import {
   createDkimKeySchema,
   createDomainSchema,
   createTenantSchema,
+  retireDkimKeySchema,
+  rewrapDkimKeysSchema,
   updateTenantSchema,
 } from './tenant-admin.schemas';
 import { TenantAdminService } from './tenant-admin.service';
@@ -37,13 +40,31 @@ export class TenantAdminController {
   }
 
   @Post('domains/:domainId/dkim-keys')
-  createDkimKey(@Param('domainId') domainId: string, @Body() body: unknown) {
-    return this.admin.createDkimKey(domainId, parseBody(createDkimKeySchema, body));
+  createDkimKey(@Param('domainId') domainId: string, @Body() body: unknown, @Actor() actor: string) {
+    return this.admin.dkimKeys.create(domainId, parseBody(createDkimKeySchema, body), actor);
+  }
+
+  @Get('domains/:domainId/dkim-keys')
+  listDkimKeys(@Param('domainId') domainId: string) {
+    return this.admin.dkimKeys.list(domainId);
+  }
+
+  @Post('dkim-keys/rewrap')
+  @HttpCode(200)
+  rewrapDkimKeys(@Body() body: unknown, @Actor() actor: string) {
+    parseBody(rewrapDkimKeysSchema, body);
+    return this.admin.dkimKeys.rewrap(actor);
   }
 
   @Post('dkim-keys/:keyId/activate')
   @HttpCode(200)
-  activateDkimKey(@Param('keyId') keyId: string, @Body() body: unknown) {
-    return this.admin.activateDkimKey(keyId, parseBody(activateDkimKeySchema, body));
+  activateDkimKey(@Param('keyId') keyId: string, @Body() body: unknown, @Actor() actor: string) {
+    return this.admin.dkimKeys.activate(keyId, parseBody(activateDkimKeySchema, body).force, actor);
+  }
+
+  @Post('dkim-keys/:keyId/retire')
+  @HttpCode(200)
+  retireDkimKey(@Param('keyId') keyId: string, @Body() body: unknown, @Actor() actor: string) {
+    return this.admin.dkimKeys.retire(keyId, parseBody(retireDkimKeySchema, body).force, actor);
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scanPolicyPatch } from '../settings/scan-policy';
+import { RSA_KEY_SIZES } from './dkim-key-material';
 
 /** A lowercase DNS name of at least two labels (RFC 1035 §2.3.4 lengths). */
 export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
@@ -15,6 +16,7 @@ export const updateTenantSchema = z
   .object({
     name: tenantName.optional(),
     scanPolicy: scanPolicyPatch.nullable().optional(),
+    dkimNoKeyPolicy: z.enum(['hold', 'send_unsigned']).nullable().optional(),
   })
   .strict()
   .refine((patch) => Object.keys(patch).length > 0, {
@@ -23,13 +25,41 @@ export const updateTenantSchema = z
   });
 export type UpdateTenantInput = z.infer<typeof updateTenantSchema>;
 export const createDomainSchema = z.object({ name: domainName }).strict();
+/** A selector is one or more DNS labels (RFC 6376 §3.1 allows `sub.selector`), lowercase. */
+const DKIM_SELECTOR = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** A PEM private key is a few kilobytes at most (4096-bit RSA, PKCS#1: about 3.3 KB). */
+const MAX_PEM_CHARACTERS = 16_384;
+
 export const createDkimKeySchema = z
   .object({
     algorithm: z.enum(['rsa', 'ed25519']).default('rsa'),
+    bits: z.literal(RSA_KEY_SIZES, { error: `expected one of ${RSA_KEY_SIZES.join(', ')}` }).optional(),
     selector: z
       .string()
-      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i, 'not a valid selector')
+      .trim()
+      .toLowerCase()
+      .max(200)
+      .regex(DKIM_SELECTOR, 'not a valid selector: DNS labels of letters, digits and hyphens')
       .optional(),
+    privateKeyPem: z.string().min(1).max(MAX_PEM_CHARACTERS).optional(),
   })
-  .strict();
-export const activateDkimKeySchema = z.object({ force: z.boolean().default(false) }).strict();
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.bits !== undefined && input.algorithm !== 'rsa') {
+      ctx.addIssue({ code: 'custom', path: ['bits'], message: 'only for algorithm rsa' });
+    } else if (input.bits !== undefined && input.privateKeyPem !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bits'],
+        message: 'the size of an imported key is read from the key',
+      });
+    }
+  });
+export type CreateDkimKeyInput = z.infer<typeof createDkimKeySchema>;
+
+/** `force` overrides a safety check (the DNS record on activation, the last active key on retirement). */
+export const forceSchema = z.object({ force: z.boolean().default(false) }).strict();
+export const activateDkimKeySchema = forceSchema;
+export const retireDkimKeySchema = forceSchema;
+export const rewrapDkimKeysSchema = z.object({}).strict();

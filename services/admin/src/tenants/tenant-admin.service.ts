@@ -1,41 +1,28 @@
 import type { RelayConfig } from '@ser/config';
-import { dkimKeyAad, isDuplicateKeyError, newId, TenantConfigRepository } from '@ser/data';
-import type { DkimKeyDocument, DomainDocument, TenantDocument } from '@ser/data';
+import { AuditRepository, isDuplicateKeyError, newId, TenantConfigRepository } from '@ser/data';
+import type { DomainDocument, TenantDocument } from '@ser/data';
 import { CONFIG } from '@ser/runtime';
 import { SecretBox } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
-import { Resolver } from 'node:dns/promises';
-import type { z } from 'zod';
 import { problems } from '../http/problem';
 import { mergePatchUpdate } from '../settings/merge-patch-update';
-import { dkimDnsRecord, generateDkimKey, newSelector, publicKeyOf } from './dkim-key-material';
-import type { DnsRecord } from './dkim-key-material';
-import type { activateDkimKeySchema, createDkimKeySchema, UpdateTenantInput } from './tenant-admin.schemas';
-
-export interface DkimKeyView {
-  id: string;
-  domainId: string;
-  domain: string;
-  selector: string;
-  algorithm: string;
-  status: string;
-  dnsRecord: DnsRecord;
-  createdAt: Date;
-}
+import { DkimKeyService } from './dkim-key.service';
+import { DkimRecordCheck } from './dkim-record-check';
+import type { UpdateTenantInput } from './tenant-admin.schemas';
 
 /** Tenants, domains and DKIM keys: the admin service is the only writer of tenant configuration. */
 @Injectable()
 export class TenantAdminService {
-  private readonly resolver = new Resolver({ timeout: 3000, tries: 2 });
+  /** The DKIM key lifecycle, apart because it is most of the tenant configuration's logic. */
+  readonly dkimKeys: DkimKeyService;
 
   constructor(
     private readonly repo: TenantConfigRepository,
-    private readonly box: SecretBox,
+    box: SecretBox,
+    audit: AuditRepository,
     @Inject(CONFIG) config: RelayConfig,
   ) {
-    if (config.SER_DNS_SERVERS.length > 0) {
-      this.resolver.setServers(config.SER_DNS_SERVERS);
-    }
+    this.dkimKeys = new DkimKeyService(repo, box, audit, new DkimRecordCheck(config.SER_DNS_SERVERS));
   }
 
   async createTenant(name: string): Promise<TenantDocument> {
@@ -48,7 +35,7 @@ export class TenantAdminService {
     return (await this.repo.findTenant(tenantId)) ?? notFound('tenant');
   }
 
-  /** A merge patch, like an application's: `null` removes the scan policy or one of its fields. */
+  /** A merge patch, like an application's: `null` removes the scan policy, one of its fields, or `dkimNoKeyPolicy`. */
   async updateTenant(tenantId: string, patch: UpdateTenantInput): Promise<TenantDocument> {
     const update = mergePatchUpdate(patch, ['scanPolicy']);
     const updated =
@@ -71,80 +58,8 @@ export class TenantAdminService {
     }
     return domain;
   }
-
-  async createDkimKey(domainId: string, input: z.infer<typeof createDkimKeySchema>): Promise<DkimKeyView> {
-    const domain = (await this.repo.findDomainById(domainId)) ?? notFound('domain');
-    const material = generateDkimKey(input.algorithm);
-    const id = newId('dk');
-    const key: DkimKeyDocument = {
-      _id: id,
-      tenantId: domain.tenantId,
-      domainId,
-      domain: domain.name,
-      selector: input.selector ?? newSelector(),
-      algorithm: input.algorithm,
-      publicKey: material.publicKey,
-      privateKey: this.box.seal(material.privateKeyPem, dkimKeyAad(id)),
-      status: 'pending',
-      createdAt: new Date(),
-    };
-    try {
-      await this.repo.dkimKeys.insertOne(key);
-    } catch (error) {
-      if (isDuplicateKeyError(error)) {
-        throw problems.conflict(`selector ${key.selector} already exists for ${domain.name}`);
-      }
-      throw error;
-    }
-    return dkimKeyView(key);
-  }
-
-  /** Activates a key once its TXT record is published and matches (or when forced by an operator). */
-  async activateDkimKey(keyId: string, input: z.infer<typeof activateDkimKeySchema>): Promise<DkimKeyView> {
-    const key = (await this.repo.findDkimKeyById(keyId)) ?? notFound('DKIM key');
-    if (key.status === 'retired') {
-      throw problems.conflict('a retired key cannot be activated again');
-    }
-    if (!input.force) {
-      await this.checkPublished(key);
-    }
-    const activatedAt = new Date();
-    await this.repo.dkimKeys.updateOne(
-      { _id: keyId, status: { $ne: 'retired' } },
-      { $set: { status: 'active', activatedAt } },
-    );
-    return dkimKeyView({ ...key, status: 'active', activatedAt });
-  }
-
-  private async checkPublished(key: DkimKeyDocument): Promise<void> {
-    const name = `${key.selector}._domainkey.${key.domain}`;
-    let records: string[][];
-    try {
-      records = await this.resolver.resolveTxt(name);
-    } catch (error) {
-      throw problems.unprocessable(
-        `no TXT record found at ${name} (${(error as { code?: string }).code ?? 'error'})`,
-      );
-    }
-    if (!records.some((chunks) => publicKeyOf(chunks.join('')) === key.publicKey)) {
-      throw problems.unprocessable(`the TXT record at ${name} does not publish this key`);
-    }
-  }
 }
 
 function notFound(what: string): never {
   throw problems.notFound(what);
-}
-
-function dkimKeyView(key: DkimKeyDocument): DkimKeyView {
-  return {
-    id: key._id,
-    domainId: key.domainId,
-    domain: key.domain,
-    selector: key.selector,
-    algorithm: key.algorithm,
-    status: key.status,
-    dnsRecord: dkimDnsRecord(key.domain, key.selector, key.algorithm, key.publicKey),
-    createdAt: key.createdAt,
-  };
 }
