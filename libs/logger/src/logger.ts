@@ -17,6 +17,10 @@ export const REDACTED_PATHS = [
   '*.authorization',
   '*.privateKey',
   '*.privateKeyPem',
+  '*.*.password',
+  '*.*.secret',
+  '*.*.privateKey',
+  '*.*.privateKeyPem',
   'req.headers.authorization',
 ];
 
