@@ -3,6 +3,8 @@ import type { RelayHarness } from './relay-harness';
 export interface OnboardedTenant {
   tenantId: string;
   domain: string;
+  domainId: string;
+  keyId: string;
   selector: string;
   appId: string;
   username: string;
@@ -48,5 +50,13 @@ export async function onboardTenant(relay: RelayHarness, domain: string): Promis
     201,
     'credential',
   );
-  return { tenantId: tenant.id, domain, selector: key.selector, appId: app.id, ...credential };
+  return {
+    tenantId: tenant.id,
+    domain,
+    domainId: dom.id,
+    keyId: key.id,
+    selector: key.selector,
+    appId: app.id,
+    ...credential,
+  };
 }
