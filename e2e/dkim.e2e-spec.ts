@@ -1,6 +1,5 @@
 import { createTestResolver, verifyWithDkimpy, waitFor } from '@ser/testing';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
-import { createTransport } from 'nodemailer';
 import { onboardTenant } from './support/onboarding';
 import type { OnboardedTenant } from './support/onboarding';
 import { startRelayHarness } from './support/relay-harness';
@@ -54,24 +53,13 @@ describe('DKIM through the whole relay', () => {
 
   /** Sends one message and returns what the sink received for it. */
   async function send(from: string, subject: string): Promise<Buffer> {
-    const transport = createTransport({
-      host: '127.0.0.1',
-      port: relay.submissionPort,
-      requireTLS: true,
-      auth: { user: tenant.username, pass: tenant.password },
-      tls: { rejectUnauthorized: false },
+    await relay.submit(tenant, {
+      envelope: { from: 'bounces@saas-provider.test', to: ['user@dest.test'] },
+      from,
+      to: 'user@dest.test',
+      subject,
+      text: 'Your order has shipped.\r\n',
     });
-    try {
-      await transport.sendMail({
-        envelope: { from: 'bounces@saas-provider.test', to: ['user@dest.test'] },
-        from,
-        to: 'user@dest.test',
-        subject,
-        text: 'Your order has shipped.\r\n',
-      });
-    } finally {
-      transport.close();
-    }
     const received = await waitFor(
       () => relay.sink.messages.find((m) => m.raw.toString().includes(`Subject: ${subject}`)),
       { timeoutMs: 60000, description: `"${subject}" at the sink` },

@@ -1,6 +1,5 @@
 import { createTestResolver } from '@ser/testing';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
-import { createTransport } from 'nodemailer';
 import { onboardTenant } from './support/onboarding';
 import type { OnboardedTenant } from './support/onboarding';
 import { startRelayHarness } from './support/relay-harness';
@@ -32,34 +31,18 @@ describe('a message through the whole relay', () => {
     await relay?.stop();
   });
 
-  const send = async (options: {
+  const send = (options: {
     subject: string;
     text: string;
     attachments?: { filename: string; content: string }[];
-  }) => {
-    const transport = createTransport({
-      host: '127.0.0.1',
-      port: relay.submissionPort,
-      secure: false,
-      requireTLS: true,
-      auth: { user: tenant.username, pass: tenant.password },
-      tls: { rejectUnauthorized: false },
+  }): Promise<string> =>
+    relay.submit(tenant, {
+      // The envelope sender is a SaaS provider's bounce domain; DMARC passes through DKIM alignment.
+      envelope: { from: 'bounces+123@saas-provider.test', to: ['user@dest.test'] },
+      from: 'Billing <billing@acme.test>',
+      to: 'user@dest.test',
+      ...options,
     });
-    try {
-      const info = await transport.sendMail({
-        // The envelope sender is a SaaS provider's bounce domain; DMARC passes through DKIM alignment.
-        envelope: { from: 'bounces+123@saas-provider.test', to: ['user@dest.test'] },
-        from: 'Billing <billing@acme.test>',
-        to: 'user@dest.test',
-        ...options,
-      });
-      const messageId = /queued as ([0-9a-z]+)/.exec(info.response)?.[1];
-      expect(info.response).toMatch(/^250 /);
-      return messageId ?? '';
-    } finally {
-      transport.close();
-    }
-  };
 
   const messageWhen = (messageId: string, done: (m: MessageView) => boolean, description: string) =>
     relay.messageWhen<MessageView>(messageId, done, description);

@@ -4,7 +4,6 @@ import { QueueBus } from '@ser/queue';
 import { ALL_SERVICES } from '@ser/service-relay';
 import { connectTestDatabase, GTUBE, startTcpProxy, waitFor } from '@ser/testing';
 import type { TcpProxy } from '@ser/testing';
-import { createTransport } from 'nodemailer';
 import { onboardTenant } from './support/onboarding';
 import type { OnboardedTenant } from './support/onboarding';
 import { startRelayHarness } from './support/relay-harness';
@@ -54,26 +53,8 @@ describe('scanning through the whole relay', () => {
     await spamd?.close();
   });
 
-  const send = async (content: { subject: string; text?: string; html?: string }): Promise<string> => {
-    const transport = createTransport({
-      host: '127.0.0.1',
-      port: relay.submissionPort,
-      requireTLS: true,
-      auth: { user: tenant.username, pass: tenant.password },
-      tls: { rejectUnauthorized: false },
-    });
-    try {
-      const info = await transport.sendMail({
-        from: 'Billing <billing@acme.test>',
-        to: 'user@dest.test',
-        ...content,
-      });
-      expect(info.response).toMatch(/^250 /);
-      return /queued as ([0-9a-z]+)/.exec(info.response)?.[1] ?? '';
-    } finally {
-      transport.close();
-    }
-  };
+  const send = (content: { subject: string; text?: string; html?: string }): Promise<string> =>
+    relay.submit(tenant, { from: 'Billing <billing@acme.test>', to: 'user@dest.test', ...content });
 
   const view = async (messageId: string): Promise<MessageView> =>
     (await relay.api<MessageView>('GET', `/v1/messages/${messageId}`)).body;

@@ -5,6 +5,8 @@ import type { RunningServices } from '@ser/runtime';
 import { ALL_SERVICES } from '@ser/service-relay';
 import { freePort, relayTestConfig, startDnsServer, startSmtpSink, waitFor } from '@ser/testing';
 import type { SmtpSink, TestDnsServer } from '@ser/testing';
+import { createTransport } from 'nodemailer';
+import type { SendMailOptions } from 'nodemailer';
 import { rmSync } from 'node:fs';
 
 /**
@@ -25,6 +27,11 @@ export interface RelayHarness {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T }>;
+  /**
+   * Submits one message over SMTP (STARTTLS + AUTH on the submission port) as an application
+   * would, and returns the relay's message id from the `250` reply.
+   */
+  submit(credentials: { username: string; password: string }, mail: SendMailOptions): Promise<string>;
   /** Polls `GET /v1/messages/{id}` until `done` holds for the view (60 s at most). */
   messageWhen<T>(messageId: string, done: (view: T) => boolean, description: string): Promise<T>;
   stop(): Promise<void>;
@@ -68,6 +75,25 @@ export async function startRelayHarness(
     submissionPort: config.SER_INGRESS_SUBMISSION_PORT,
     running,
     api,
+    submit: async (credentials, mail) => {
+      const transport = createTransport({
+        host: '127.0.0.1',
+        port: config.SER_INGRESS_SUBMISSION_PORT,
+        requireTLS: true,
+        auth: { user: credentials.username, pass: credentials.password },
+        tls: { rejectUnauthorized: false },
+      });
+      try {
+        const info = (await transport.sendMail(mail)) as { response: string };
+        const queued = /^250 .*queued as ([0-9a-z]+)/.exec(info.response)?.[1];
+        if (queued === undefined) {
+          throw new Error(`unexpected reply to the submission: ${info.response}`);
+        }
+        return queued;
+      } finally {
+        transport.close();
+      }
+    },
     messageWhen: <T>(messageId: string, done: (view: T) => boolean, description: string) =>
       waitFor(
         async () => {
