@@ -21,9 +21,10 @@ export interface AdminFixture {
   stop(): Promise<void>;
 }
 
-export async function startAdminFixture(): Promise<AdminFixture> {
+/** `overrides` are settings of this fixture's relay configuration (`SER_RELAY_SENDING_IPS`...). */
+export async function startAdminFixture(overrides: Record<string, string> = {}): Promise<AdminFixture> {
   const dns = await startDnsServer();
-  const setup = await relayTestConfig({ SER_DNS_SERVERS: dns.address });
+  const setup = await relayTestConfig({ SER_DNS_SERVERS: dns.address, ...overrides });
   const { config } = setup;
   let running: RunningServices | undefined;
   let mongo: MongoClient | undefined;

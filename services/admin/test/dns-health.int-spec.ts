@@ -41,17 +41,15 @@ describe('admin API: domain DNS health', () => {
   let domainCount = 0;
 
   beforeAll(async () => {
-    // The shared fixture takes its configuration from the environment of this test file.
-    process.env['SER_RELAY_SENDING_IPS'] = RELAY_IP;
-    process.env['SER_RELAY_SPF_INCLUDE'] = RELAY_INCLUDE;
-    fixture = await startAdminFixture();
+    fixture = await startAdminFixture({
+      SER_RELAY_SENDING_IPS: RELAY_IP,
+      SER_RELAY_SPF_INCLUDE: RELAY_INCLUDE,
+    });
     ({ dns, db, api } = fixture);
     dns.set(RELAY_INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
   });
 
   afterAll(async () => {
-    delete process.env['SER_RELAY_SENDING_IPS'];
-    delete process.env['SER_RELAY_SPF_INCLUDE'];
     await fixture?.stop();
   });
 
