@@ -6,6 +6,7 @@ import type { MessageStore } from '@ser/mongo';
 import type { EventPublisher, JobContext, QueueBus } from '@ser/queue';
 import { CONFIG, EVENTS, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decide } from '../policy/scan-decision';
 import type { ScanFindings } from '../policy/scan-decision';
@@ -136,11 +137,19 @@ export class ScanMessageUseCase {
   }
 
   private async findings(message: MessageDocument, policy: EffectiveScanPolicy): Promise<ScanFindings> {
+    const enginesOn = this.spamscanner.enabled || this.spamd.enabled;
+    const small = message.size <= this.config.SER_SPAM_MAX_BYTES;
+    // The engines need the whole message (spamscanner parses it, spamd wants its length first):
+    // read it once, and let the MIME walk parse that copy instead of reading the store again.
+    const raw = enginesOn && small ? await this.store.read(message._id) : undefined;
     const attachments =
       policy.blockedAttachmentAction === 'ignore'
         ? []
-        : await this.attachments.blocked(this.store.open(message._id), policy.blockedAttachmentTypes);
-    if (message.size > this.config.SER_SPAM_MAX_BYTES) {
+        : await this.attachments.blocked(
+            raw === undefined ? this.store.open(message._id) : Readable.from([raw]),
+            policy.blockedAttachmentTypes,
+          );
+    if (!small) {
       const detail = `message of ${String(message.size)} bytes is larger than SER_SPAM_MAX_BYTES`;
       const engines: SpamEngineResult[] = [];
       if (this.spamscanner.enabled) {
@@ -151,8 +160,9 @@ export class ScanMessageUseCase {
       }
       return { engines, phishing: [], attachments };
     }
-    // The engines need the whole message (spamscanner parses it, spamd wants its length first).
-    const raw = await this.store.read(message._id);
+    if (raw === undefined) {
+      return { engines: [], phishing: [], attachments };
+    }
     const [spamscanner, spamd] = await Promise.all([
       this.spamscanner.enabled ? this.spamscanner.check(raw) : undefined,
       this.spamd.enabled ? this.checkSpamd(raw, policy) : undefined,
