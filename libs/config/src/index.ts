@@ -1,4 +1,4 @@
-export { loadConfig, requireSetting, ConfigError, SERVICE_NAMES, isCidr } from './relay-config';
-export type { RelayConfig, ServiceName } from './relay-config';
+export { loadConfig, requireSetting, ConfigError, SERVICE_NAMES, isCidr, TLS_POLICIES } from './relay-config';
+export type { RelayConfig, ServiceName, TlsPolicyName } from './relay-config';
 export { readVariable } from './env-source';
 export type { Env } from './env-source';

@@ -333,3 +333,48 @@ describe('SER_ADMIN_TOKEN', () => {
     expect(loadConfig({ SER_ADMIN_TOKEN: 'x'.repeat(24) }).SER_ADMIN_TOKEN).toBe('x'.repeat(24));
   });
 });
+
+describe('egress retry settings', () => {
+  it('parses the retry schedule and the maximum age as durations', () => {
+    const config = loadConfig({ SER_EGRESS_RETRY_SCHEDULE: '500ms, 30s,5m,2h', SER_EGRESS_MAX_AGE: '3d' });
+    expect(config.SER_EGRESS_RETRY_SCHEDULE).toEqual([500, 30_000, 300_000, 7_200_000]);
+    expect(config.SER_EGRESS_MAX_AGE).toBe(3 * 86_400_000);
+  });
+
+  it('defaults to 5m..4h and five days', () => {
+    const config = loadConfig({});
+    expect(config.SER_EGRESS_RETRY_SCHEDULE).toEqual([
+      300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000,
+    ]);
+    expect(config.SER_EGRESS_MAX_AGE).toBe(5 * 86_400_000);
+    expect(config.SER_EGRESS_ALLOW_PRIVATE_MX).toBe(false);
+  });
+
+  it('names a bad entry', () => {
+    expect(problemsOf({ SER_EGRESS_RETRY_SCHEDULE: '5m,soon' })).toEqual([
+      expect.stringMatching(/^SER_EGRESS_RETRY_SCHEDULE: "soon" is not a duration/),
+    ]);
+    expect(problemsOf({ SER_EGRESS_MAX_AGE: '0d' })).toEqual([
+      expect.stringMatching(/^SER_EGRESS_MAX_AGE: /),
+    ]);
+  });
+});
+
+describe('SER_EGRESS_TLS_POLICIES', () => {
+  it('maps domains to policies', () => {
+    expect(
+      loadConfig({ SER_EGRESS_TLS_POLICIES: 'Bank.test:verify, .partner.test:require' })
+        .SER_EGRESS_TLS_POLICIES,
+    ).toEqual({
+      'bank.test': 'verify',
+      '.partner.test': 'require',
+    });
+  });
+
+  it('refuses an unknown policy or a missing domain', () => {
+    expect(problemsOf({ SER_EGRESS_TLS_POLICIES: 'bank.test:strict' })).toEqual([
+      expect.stringMatching(/^SER_EGRESS_TLS_POLICIES: "bank.test:strict" is not domain:policy/),
+    ]);
+    expect(problemsOf({ SER_EGRESS_TLS_POLICIES: ':verify' })).toHaveLength(1);
+  });
+});

@@ -100,9 +100,42 @@ const schema = {
     .string()
     .optional()
     .transform((s, ctx) => parseServers(s, ctx)),
+  SER_DNS_TIMEOUT_MS: positiveInt.default(5000),
+  SER_DNS_CACHE_MAX_TTL_S: z.coerce.number().int().min(0).default(3600),
+  SER_QUEUE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   SER_EGRESS_PORT: port.default(25),
   SER_EGRESS_CONCURRENCY: positiveInt.default(10),
-  SER_EGRESS_CONNECT_TIMEOUT_MS: positiveInt.default(30000),
+  SER_EGRESS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
+  SER_EGRESS_GREETING_TIMEOUT_MS: positiveInt.default(300_000),
+  SER_EGRESS_COMMAND_TIMEOUT_MS: positiveInt.default(300_000),
+  SER_EGRESS_DATA_TIMEOUT_MS: positiveInt.default(600_000),
+  SER_EGRESS_RETRY_SCHEDULE: z
+    .string()
+    .default('5m,10m,30m,1h,2h,4h')
+    .transform((s, ctx) => parseDurations(s, ctx)),
+  SER_EGRESS_RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
+  SER_EGRESS_MAX_AGE: z
+    .string()
+    .default('5d')
+    .transform((s, ctx) => parseDurations(s, ctx)[0] ?? 0)
+    .pipe(z.number().positive('expected one duration such as 5d')),
+  SER_EGRESS_ALLOW_PRIVATE_MX: bool.default(false),
+  SER_EGRESS_TLS_POLICIES: z
+    .string()
+    .optional()
+    .transform((s, ctx) => parseTlsPolicies(s, ctx)),
+  SER_EGRESS_CA_FILE: z.string().min(1).optional(),
+  SER_EGRESS_MTA_STS_ENABLED: bool.default(true),
+  SER_EGRESS_MTA_STS_PORT: port.default(443),
+  SER_EGRESS_MAX_CONNECTIONS_PER_MX: positiveInt.default(10),
+  SER_EGRESS_DOMAIN_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  SER_EGRESS_CONNECTION_IDLE_MS: z.coerce.number().int().min(0).default(5000),
+  SER_EGRESS_MESSAGES_PER_CONNECTION: positiveInt.default(100),
+  SER_EGRESS_SOURCE_ADDRESSES: z
+    .string()
+    .optional()
+    .transform((s, ctx) => parseAddresses(s, ctx)),
+  SER_EGRESS_SUPPRESSION_DAYS: z.coerce.number().int().min(0).default(30),
   SER_REPORTING_CONCURRENCY: positiveInt.default(16),
   SER_ADMIN_HOST: z.string().default('0.0.0.0'),
   SER_ADMIN_PORT: port.default(8080),
@@ -119,6 +152,52 @@ const schema = {
     )
     .optional(),
 } as const;
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A comma list of durations: `500ms`, `30s`, `5m`, `2h`, `5d`. */
+function parseDurations(value: string, ctx: z.RefinementCtx): number[] {
+  const out: number[] = [];
+  for (const entry of value.split(',').map((s) => s.trim())) {
+    const match = /^(\d+)(ms|s|m|h|d)$/.exec(entry);
+    if (match === null || Number(match[1]) === 0) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not a duration such as 30s, 5m, 2h or 5d` });
+      continue;
+    }
+    out.push(Number(match[1]) * (DURATION_UNITS[match[2] ?? ''] ?? 0));
+  }
+  return out;
+}
+
+export const TLS_POLICIES = ['none', 'opportunistic', 'require', 'verify'] as const;
+export type TlsPolicyName = (typeof TLS_POLICIES)[number];
+
+/**
+ * `domain:policy` pairs, comma-separated, policy one of TLS_POLICIES; a domain starting with a dot
+ * also matches its subdomains (`.bank.example:verify`).
+ */
+function parseTlsPolicies(value: string | undefined, ctx: z.RefinementCtx): Record<string, TlsPolicyName> {
+  const out: Record<string, TlsPolicyName> = {};
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
+    const [domain = '', policy = '', extra] = entry.split(':');
+    if (
+      extra !== undefined ||
+      !/^\.?([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$/i.test(domain) ||
+      !(TLS_POLICIES as readonly string[]).includes(policy)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not domain:policy with policy ${TLS_POLICIES.join('|')}`,
+      });
+      continue;
+    }
+    out[domain.toLowerCase()] = policy as TlsPolicyName;
+  }
+  return out;
+}
 
 /** Older master keys, comma-separated: they still open what they sealed until everything is re-wrapped. */
 function parseMasterKeys(value: string | undefined, ctx: z.RefinementCtx): string[] {

@@ -20,9 +20,13 @@ export const EVENT_TYPES = [
   'message.retried',
   'message.deleted',
   'message.signed',
+  'delivery.attempted',
   'delivery.succeeded',
   'delivery.deferred',
   'delivery.bounced',
+  'delivery.expired',
+  'delivery.suppressed',
+  'delivery.dsn_sent',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

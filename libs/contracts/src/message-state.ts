@@ -8,6 +8,7 @@ export const MESSAGE_STATES = [
   'delivered',
   'partially_delivered',
   'bounced',
+  'expired',
   'rejected_av',
   'rejected_spam',
   'rejected_policy',
@@ -17,5 +18,13 @@ export const MESSAGE_STATES = [
 ] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
 
-export const RECIPIENT_STATES = ['pending', 'delivered', 'deferred', 'bounced'] as const;
+/** `expired`: still deferred when the queue lifetime ran out; `suppressed`: on the tenant's suppression list. */
+export const RECIPIENT_STATES = [
+  'pending',
+  'delivered',
+  'deferred',
+  'bounced',
+  'expired',
+  'suppressed',
+] as const;
 export type RecipientState = (typeof RECIPIENT_STATES)[number];

@@ -12,7 +12,31 @@ export interface TenantDocument {
    * `dkim_key_missing`; the default) or send it unsigned. An event is recorded either way.
    */
   dkimNoKeyPolicy?: 'hold' | 'send_unsigned';
+  /**
+   * Smarthost routes, first match wins: mail for the route's recipient domains (all mail when it
+   * names none) goes through the route's host instead of the recipients' MX (docs/egress.md).
+   */
+  routes?: SmarthostRoute[];
+  /** Local addresses egress binds outgoing connections to (dedicated IPs); absent: the shared pool. */
+  sourceAddresses?: string[];
+  /** Send an RFC 3464 delivery status notification to the envelope sender on bounce or expiry. */
+  dsn?: boolean;
+  /** Days a hard-bounced recipient stays suppressed; 0 turns automatic suppression off. */
+  suppressionDays?: number;
   createdAt: Date;
+}
+
+/** TLS towards a destination: `verify` also checks the certificate chain and the host name. */
+export type TlsPolicy = 'none' | 'opportunistic' | 'require' | 'verify';
+
+export interface SmarthostRoute {
+  /** Recipient domains (lowercase A-labels; `.example.com` also matches subdomains); empty: all. */
+  domains?: string[];
+  host: string;
+  port: number;
+  tls: TlsPolicy;
+  /** SMTP AUTH towards the smarthost; the password sealed with the master key. */
+  auth?: { username: string; password: SealedSecret };
 }
 
 /**
@@ -184,6 +208,10 @@ export interface MessageDocument {
   /** Sent without a DKIM signature because the tenant's no-key policy is `send_unsigned`. */
   unsigned?: { reason: 'dkim_key_missing'; domain: string };
   client: { ip: string; tls: boolean };
+  /** Deliveries whose outcome was unknown after the final `.` (connection lost): possible duplicates. */
+  possibleDuplicates?: number;
+  /** This message is a delivery status notification the relay generated about message `of`. */
+  dsnFor?: string;
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
@@ -199,7 +227,27 @@ export interface RecipientDocument {
   state: RecipientState;
   attempts: number;
   lastReply?: string;
+  /** When egress tries a deferred recipient again. */
+  nextAttemptAt?: Date;
+  /** Attempts whose outcome was unknown after the final `.`; each may have been a delivery. */
+  ambiguousAttempts?: number;
   updatedAt: Date;
+}
+
+/** A recipient egress does not send to for a tenant (hard bounce, or added by an operator). */
+export interface SuppressionDocument {
+  /** `<tenantId>/<address>`. */
+  _id: string;
+  tenantId: string;
+  /** Lowercase address. */
+  address: string;
+  reason: 'hard_bounce' | 'manual';
+  /** The remote reply that caused it, for hard bounces. */
+  reply?: string;
+  messageId?: string;
+  createdAt: Date;
+  /** Absent: until removed. */
+  expiresAt?: Date;
 }
 
 export interface EventDocument {
@@ -224,6 +272,7 @@ export const COLLECTIONS = {
   recipients: 'recipients',
   events: 'events',
   audit: 'audit',
+  suppressions: 'suppressions',
 } as const;
 
 /** Associated data binding a sealed DKIM private key to its key document. */
