@@ -2,6 +2,6 @@ export { createRedis } from './redis-connection';
 export { JOB_CATALOG } from './job-catalog';
 export type { JobPayloads, CatalogEntry } from './job-catalog';
 export { QueueBus, InvalidJobError } from './queue-bus';
-export { startJobWorker, UnrecoverableError } from './job-worker';
+export { startJobWorker, UnrecoverableError, RetryLaterError, retryDelay } from './job-worker';
 export type { JobContext, JobHandler, RunningWorker, WorkerOptions } from './job-worker';
 export { EventPublisher } from './event-publisher';

@@ -33,7 +33,9 @@ export const JOB_CATALOG: { [K in QueueKey]: CatalogEntry<JobPayloads[K]> } = {
   deliver: {
     queue: QUEUES.deliver,
     schema: deliverJobSchema,
-    defaults: { attempts: 12, backoff: { type: 'exponential', delay: 5000 }, ...retention },
+    // Egress decides when a deferred delivery runs again (SER_EGRESS_RETRY_SCHEDULE) and when it
+    // expires (SER_EGRESS_MAX_AGE); the attempt count is only a backstop far beyond that.
+    defaults: { attempts: 100_000, backoff: { type: 'custom' }, ...retention },
   },
   events: {
     queue: QUEUES.events,

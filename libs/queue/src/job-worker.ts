@@ -1,6 +1,6 @@
 import type { QueueKey } from '@ser/contracts';
 import type { Logger } from '@ser/logger';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { JOB_CATALOG } from './job-catalog';
 import type { JobPayloads } from './job-catalog';
@@ -11,6 +11,26 @@ export interface JobContext {
   attempt: number;
   maxAttempts: number;
   logger: Logger;
+  /**
+   * Puts the job back to run again in `delayMs` without counting an attempt (a destination is at
+   * its connection cap or rate limit: nothing was tried). Never resolves normally: it rejects with
+   * BullMQ's DelayedError, which the handler lets through.
+   */
+  defer(delayMs: number): Promise<never>;
+}
+
+/**
+ * An error a handler throws to be retried after a delay it chose itself (a retry schedule); the
+ * worker's back-off uses `retryInMs` for errors that carry it.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly retryInMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
 }
 
 export type JobHandler<K extends QueueKey> = (payload: JobPayloads[K], context: JobContext) => Promise<void>;
@@ -26,6 +46,19 @@ export interface WorkerOptions {
   prefix: string;
   concurrency: number;
   logger: Logger;
+  /**
+   * How long a job stays locked to this worker without a heartbeat; a worker killed mid-job gives
+   * its job to another after about this long (BullMQ's stalled-job check runs at the same interval).
+   */
+  lockDurationMs?: number;
+}
+
+/** Back-off of a failed attempt: the handler's own delay (RetryLaterError), else doubling from 2 s up to 5 min. */
+export function retryDelay(attemptsMade: number, error: Error | undefined): number {
+  if (error instanceof RetryLaterError) {
+    return error.retryInMs;
+  }
+  return Math.min(2000 * 2 ** Math.max(0, attemptsMade - 1), 300_000);
 }
 
 /**
@@ -41,7 +74,7 @@ export function startJobWorker<K extends QueueKey>(
   const connection = createRedis(options.redisUrl, 'worker');
   const worker = new Worker(
     entry.queue,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const parsed = entry.schema.safeParse(job.data);
       const base = { jobId: job.id, queue: entry.queue, attempt: job.attemptsMade + 1 };
       if (!parsed.success) {
@@ -58,15 +91,40 @@ export function startJobWorker<K extends QueueKey>(
         attempt: job.attemptsMade + 1,
         maxAttempts: job.opts.attempts ?? 1,
         logger,
+        defer: async (delayMs) => {
+          await job.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), token);
+          throw new DelayedError();
+        },
       });
     },
     {
       connection,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      ...(options.lockDurationMs === undefined
+        ? {}
+        : { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs }),
+      // Used by catalog entries whose back-off type is `custom` (the delivery retry schedule).
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+          retryDelay(attemptsMade, error),
+      },
     },
   );
   worker.on('failed', (job, error) => {
+    if (error instanceof RetryLaterError) {
+      options.logger.info(
+        {
+          code: 'QUEUE_JOB_RETRY',
+          queue: entry.queue,
+          jobId: job?.id,
+          retryInMs: error.retryInMs,
+          reason: error.message,
+        },
+        'job will run again later',
+      );
+      return;
+    }
     options.logger.warn(
       {
         code: 'QUEUE_JOB_FAILED',

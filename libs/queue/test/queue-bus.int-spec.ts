@@ -6,7 +6,7 @@ import { freePort, uniqueName, waitFor } from '@ser/testing';
 import { Queue } from 'bullmq';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { EventPublisher, InvalidJobError, QueueBus, startJobWorker } from '../src';
+import { EventPublisher, InvalidJobError, QueueBus, RetryLaterError, startJobWorker } from '../src';
 import type { JobContext, JobHandler, RunningWorker } from '../src';
 
 const logger = createLogger({ level: 'silent', pretty: false });
@@ -225,6 +225,54 @@ describe('QueueBus and job workers', () => {
     expect(failed.attemptsMade).toBe(2);
     expect(failed.failedReason).toBe('always down');
     expect(calls).toBe(2);
+  });
+  it('runs a job again after the delay its handler chose (custom back-off), counting attempts', async () => {
+    const { bus, prefix } = newBus();
+    const messageId = newMessageId();
+    const runs: { attempt: number; at: number }[] = [];
+    worker('deliver', prefix, (_payload, context) => {
+      runs.push({ attempt: context.attempt, at: Date.now() });
+      return context.attempt < 3 ? Promise.reject(new RetryLaterError('deferred', 600)) : Promise.resolve();
+    });
+
+    await bus.enqueue(
+      'deliver',
+      { v: 1, messageId, domain: 'dest.test' },
+      jobIds.deliver(messageId, 'dest.test'),
+    );
+
+    const done = await settled(bus.queue('deliver'), jobIds.deliver(messageId, 'dest.test'), 'completed');
+    expect(runs.map((r) => r.attempt)).toEqual([1, 2, 3]);
+    expect(done.attemptsMade).toBe(3);
+    // Each retry waited for the handler's delay, not the default back-off (2 s, then 4 s).
+    for (let i = 1; i < runs.length; i += 1) {
+      const gap = (runs[i]?.at ?? 0) - (runs[i - 1]?.at ?? 0);
+      expect(gap).toBeGreaterThanOrEqual(550);
+      expect(gap).toBeLessThan(1900);
+    }
+  });
+
+  it('defers a job without counting an attempt', async () => {
+    const { bus, prefix } = newBus();
+    const messageId = newMessageId();
+    const runs: { attempt: number; at: number }[] = [];
+    worker('deliver', prefix, async (_payload, context) => {
+      runs.push({ attempt: context.attempt, at: Date.now() });
+      if (runs.length < 3) {
+        await context.defer(300);
+      }
+    });
+
+    await bus.enqueue(
+      'deliver',
+      { v: 1, messageId, domain: 'dest.test' },
+      jobIds.deliver(messageId, 'dest.test'),
+    );
+
+    const done = await settled(bus.queue('deliver'), jobIds.deliver(messageId, 'dest.test'), 'completed');
+    expect(runs.map((r) => r.attempt)).toEqual([1, 1, 1]);
+    expect(done.attemptsMade).toBe(1);
+    expect((runs[2]?.at ?? 0) - (runs[0]?.at ?? 0)).toBeGreaterThanOrEqual(550);
   });
 });
 

@@ -30,6 +30,7 @@ export abstract class JobProcessor<K extends QueueKey>
       prefix: this.config.SER_QUEUE_PREFIX,
       concurrency: this.concurrency(),
       logger: this.logger,
+      lockDurationMs: this.config.SER_QUEUE_LOCK_MS,
     });
   }
 
