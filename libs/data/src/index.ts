@@ -7,3 +7,7 @@ export type { RecipientResult } from './message.repository';
 export { EventRepository, eventIndexes } from './event.repository';
 export { AuditRepository, auditIndexes } from './audit.repository';
 export type { AuditDocument, AuditEntry, AuditFilter } from './audit.repository';
+export { SuppressionRepository, suppressionIndexes, suppressionId } from './suppression.repository';
+export type { SuppressionEntry } from './suppression.repository';
+export { smarthostPasswordAad } from './smarthost';
+export type { SmarthostCredentialContext } from './smarthost';

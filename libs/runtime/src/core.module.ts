@@ -5,6 +5,7 @@ import {
   eventIndexes,
   MessageRepository,
   messageIndexes,
+  suppressionIndexes,
   TenantConfigRepository,
   tenantConfigIndexes,
 } from '@ser/data';
@@ -62,6 +63,7 @@ export class CoreModule {
             ...messageIndexes,
             ...eventIndexes,
             ...auditIndexes,
+            ...suppressionIndexes,
           ]);
           return mongo;
         },
