@@ -1,4 +1,4 @@
-import { AuditRepository } from '@ser/data';
+import { AuditRepository, SuppressionRepository } from '@ser/data';
 import { CoreModule, MONGO, secretBoxProvider } from '@ser/runtime';
 import type { MongoConnection } from '@ser/mongo';
 import type { CoreOptions } from '@ser/runtime';
@@ -18,6 +18,8 @@ import { ProblemFilter } from './http/problem.filter';
 import { MessageActionsService } from './messages/message-actions.service';
 import { MessagesController } from './messages/messages.controller';
 import { QuarantineController } from './messages/quarantine.controller';
+import { SuppressionsController } from './suppressions/suppressions.controller';
+import { SuppressionsService } from './suppressions/suppressions.service';
 import { TenantAdminController } from './tenants/tenant-admin.controller';
 import { TenantAdminService } from './tenants/tenant-admin.service';
 
@@ -36,6 +38,7 @@ export class AdminModule {
         QuarantineController,
         AuditController,
         DnsHealthController,
+        SuppressionsController,
       ],
       providers: [
         secretBoxProvider('admin'),
@@ -44,6 +47,12 @@ export class AdminModule {
         CredentialsService,
         MessageActionsService,
         DnsHealthService,
+        SuppressionsService,
+        {
+          provide: SuppressionRepository,
+          useFactory: (m: MongoConnection) => new SuppressionRepository(m.db),
+          inject: [MONGO],
+        },
         // The admin service is the only writer of the audit log.
         {
           provide: AuditRepository,

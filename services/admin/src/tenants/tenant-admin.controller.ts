@@ -3,6 +3,7 @@ import { Actor } from '../http/actor.decorator';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { parseBody } from '../http/parse-body';
 import { view } from '../http/view';
+import { tenantView } from './delivery-settings';
 import {
   activateDkimKeySchema,
   createDkimKeySchema,
@@ -21,17 +22,17 @@ export class TenantAdminController {
 
   @Post('tenants')
   async createTenant(@Body() body: unknown) {
-    return view(await this.admin.createTenant(parseBody(createTenantSchema, body).name));
+    return tenantView(await this.admin.createTenant(parseBody(createTenantSchema, body).name));
   }
 
   @Get('tenants/:tenantId')
   async getTenant(@Param('tenantId') tenantId: string) {
-    return view(await this.admin.getTenant(tenantId));
+    return tenantView(await this.admin.getTenant(tenantId));
   }
 
   @Patch('tenants/:tenantId')
-  async updateTenant(@Param('tenantId') tenantId: string, @Body() body: unknown) {
-    return view(await this.admin.updateTenant(tenantId, parseBody(updateTenantSchema, body)));
+  async updateTenant(@Param('tenantId') tenantId: string, @Body() body: unknown, @Actor() actor: string) {
+    return tenantView(await this.admin.updateTenant(tenantId, parseBody(updateTenantSchema, body), actor));
   }
 
   @Post('tenants/:tenantId/domains')

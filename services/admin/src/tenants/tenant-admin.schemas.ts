@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { scanPolicyPatch } from '../settings/scan-policy';
+import { deliverySettingsPatch } from './delivery-settings';
 import { RSA_KEY_SIZES } from './dkim-key-material';
+import { DOMAIN_NAME } from './domain-name';
 
-/** A lowercase DNS name of at least two labels (RFC 1035 §2.3.4 lengths). */
-export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
+export { DOMAIN_NAME } from './domain-name';
 
 export const domainName = z.string().trim().toLowerCase().regex(DOMAIN_NAME, 'not a valid domain name');
 
@@ -11,12 +12,16 @@ const tenantName = z.string().trim().min(1).max(200);
 
 export const createTenantSchema = z.object({ name: tenantName }).strict();
 
-/** JSON merge patch of a tenant, as for applications: `scanPolicy` merges key by key, `null` removes. */
+/**
+ * JSON merge patch of a tenant, as for applications: `scanPolicy` merges key by key, the delivery
+ * settings (`routes`, `sourceAddresses`...) are replaced whole, `null` removes.
+ */
 export const updateTenantSchema = z
   .object({
     name: tenantName.optional(),
     scanPolicy: scanPolicyPatch.nullable().optional(),
     dkimNoKeyPolicy: z.enum(['hold', 'send_unsigned']).nullable().optional(),
+    ...deliverySettingsPatch,
   })
   .strict()
   .refine((patch) => Object.keys(patch).length > 0, {

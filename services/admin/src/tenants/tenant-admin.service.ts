@@ -6,6 +6,7 @@ import { SecretBox } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
 import { problems } from '../http/problem';
 import { mergePatchUpdate } from '../settings/merge-patch-update';
+import { routeView, sealRoutes } from './delivery-settings';
 import { DkimKeyService } from './dkim-key.service';
 import { DkimRecordCheck } from './dkim-record-check';
 import type { UpdateTenantInput } from './tenant-admin.schemas';
@@ -18,8 +19,8 @@ export class TenantAdminService {
 
   constructor(
     private readonly repo: TenantConfigRepository,
-    box: SecretBox,
-    audit: AuditRepository,
+    private readonly box: SecretBox,
+    private readonly audit: AuditRepository,
     @Inject(CONFIG) config: RelayConfig,
   ) {
     this.dkimKeys = new DkimKeyService(repo, box, audit, new DkimRecordCheck(config.SER_DNS_SERVERS));
@@ -35,14 +36,35 @@ export class TenantAdminService {
     return (await this.repo.findTenant(tenantId)) ?? notFound('tenant');
   }
 
-  /** A merge patch, like an application's: `null` removes the scan policy, one of its fields, or `dkimNoKeyPolicy`. */
-  async updateTenant(tenantId: string, patch: UpdateTenantInput): Promise<TenantDocument> {
-    const update = mergePatchUpdate(patch, ['scanPolicy']);
+  /**
+   * A merge patch, like an application's: `null` removes the scan policy, one of its fields, or a
+   * setting. Route AUTH passwords are sealed before they are stored; the audit entry names the
+   * changed fields with the routes as the API shows them, never a password.
+   */
+  async updateTenant(tenantId: string, patch: UpdateTenantInput, actor: string): Promise<TenantDocument> {
+    const { routes, ...rest } = patch;
+    const sealed = routes === undefined || routes === null ? routes : sealRoutes(this.box, tenantId, routes);
+    const update = mergePatchUpdate({ ...rest, ...(sealed === undefined ? {} : { routes: sealed }) }, [
+      'scanPolicy',
+    ]);
     const updated =
       update === undefined
         ? await this.repo.findTenant(tenantId)
         : await this.repo.tenants.findOneAndUpdate({ _id: tenantId }, update, { returnDocument: 'after' });
-    return updated ?? notFound('tenant');
+    if (updated === null) {
+      return notFound('tenant');
+    }
+    await this.audit.record({
+      actor,
+      action: 'tenant.update',
+      tenantId,
+      target: { type: 'tenant', id: tenantId },
+      details: {
+        ...rest,
+        ...(sealed === undefined ? {} : { routes: sealed === null ? null : sealed.map(routeView) }),
+      },
+    });
+    return updated;
   }
 
   async createDomain(tenantId: string, name: string): Promise<DomainDocument> {
