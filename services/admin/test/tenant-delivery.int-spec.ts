@@ -2,6 +2,7 @@ import { COLLECTIONS, smarthostPasswordAad } from '@ser/data';
 import type { AuditDocument, TenantDocument } from '@ser/data';
 import { SecretBox } from '@ser/security';
 import type { Db } from 'mongodb';
+import { randomBytes } from 'node:crypto';
 import type { AdminClient } from './admin-client';
 import { expectProblem, startAdminFixture } from './admin-fixture';
 import type { AdminFixture } from './admin-fixture';
@@ -178,5 +179,92 @@ describe('admin API: tenant delivery settings', () => {
   it('answers 404 for an unknown tenant with a valid body, and audits nothing', async () => {
     expectProblem(await api.patch('/v1/tenants/ten_unknown', { routes: [authRoute] }), 404, 'not-found');
     expect(await auditOf('ten_unknown')).toEqual([]);
+  });
+});
+
+/** After a master key rotation, the DKIM rewrap call also moves route passwords to the new key. */
+describe('admin API: route passwords across a master key rotation', () => {
+  const oldKey = randomBytes(32).toString('base64');
+  const newKey = randomBytes(32).toString('base64');
+  let fixture: AdminFixture | undefined;
+
+  beforeAll(async () => {
+    fixture = await startAdminFixture({ SER_MASTER_KEY: newKey, SER_MASTER_KEY_PREVIOUS: oldKey });
+  });
+
+  afterAll(async () => {
+    await fixture?.stop();
+  });
+
+  it('re-wraps passwords sealed under the previous key, and lists those no configured key opens', async () => {
+    const { api, db } = fixture!;
+    const tenants = db.collection<TenantDocument>(COLLECTIONS.tenants);
+    const oldBox = new SecretBox(oldKey);
+    const strangerBox = new SecretBox(randomBytes(32).toString('base64'));
+    const route = (host: string, sealer: SecretBox) => ({
+      host,
+      port: 587,
+      tls: 'require' as const,
+      auth: {
+        username: 'acme',
+        password: sealer.seal(
+          PASSWORD,
+          smarthostPasswordAad('ten_rotated', { host, port: 587, username: 'acme' }),
+        ),
+      },
+    });
+    await tenants.insertOne({
+      _id: 'ten_rotated',
+      name: 'Rotated',
+      status: 'active',
+      createdAt: new Date(),
+      routes: [
+        route('old.test', oldBox),
+        { host: 'plain.test', port: 25, tls: 'opportunistic' },
+        route('lost.test', strangerBox),
+      ],
+    });
+
+    const rewrap = await api.post<{ routePasswords: unknown }>('/v1/dkim-keys/rewrap', {});
+    expect(rewrap.status).toBe(200);
+    const newBox = new SecretBox(newKey);
+    expect(rewrap.body.routePasswords).toEqual({
+      rewrapped: 1,
+      failed: [
+        {
+          tenantId: 'ten_rotated',
+          route: 2,
+          keyId: strangerBox.keyId,
+          reason: expect.any(String) as unknown,
+        },
+      ],
+    });
+
+    const stored = (await tenants.findOne({ _id: 'ten_rotated' }))?.routes ?? [];
+    const sealed = stored[0]?.auth?.password;
+    expect(sealed?.keyId).toBe(newBox.keyId);
+    const aad = smarthostPasswordAad('ten_rotated', { host: 'old.test', port: 587, username: 'acme' });
+    // The new key alone opens it now.
+    expect(sealed === undefined ? undefined : newBox.open(sealed, aad)).toBe(PASSWORD);
+    expect(stored[1]).toEqual({ host: 'plain.test', port: 25, tls: 'opportunistic' });
+    expect(stored[2]?.auth?.password.keyId).toBe(strangerBox.keyId);
+
+    const again = await api.post<{ routePasswords: { rewrapped: number } }>('/v1/dkim-keys/rewrap', {});
+    expect(again.body.routePasswords.rewrapped).toBe(0);
+    const audit = await db
+      .collection<AuditDocument>(COLLECTIONS.audit)
+      .find({ action: 'smarthost_password.rewrap' })
+      .sort({ at: 1, _id: 1 })
+      .toArray();
+    expect(audit.map((a) => [a.target, a.details])).toEqual([
+      [
+        { type: 'master_key', id: newBox.keyId },
+        { rewrapped: 1, failed: ['ten_rotated'] },
+      ],
+      [
+        { type: 'master_key', id: newBox.keyId },
+        { rewrapped: 0, failed: ['ten_rotated'] },
+      ],
+    ]);
   });
 });

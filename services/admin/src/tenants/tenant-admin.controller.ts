@@ -52,9 +52,11 @@ export class TenantAdminController {
 
   @Post('dkim-keys/rewrap')
   @HttpCode(200)
-  rewrapDkimKeys(@Body() body: unknown, @Actor() actor: string) {
+  async rewrapDkimKeys(@Body() body: unknown, @Actor() actor: string) {
     parseBody(rewrapDkimKeysSchema, body);
-    return this.admin.dkimKeys.rewrap(actor);
+    // Every secret under the master key moves together, so the old key can go after one call.
+    const dkim = await this.admin.dkimKeys.rewrap(actor);
+    return { ...dkim, routePasswords: await this.admin.rewrapRoutePasswords(actor) };
   }
 
   @Post('dkim-keys/:keyId/activate')

@@ -7,6 +7,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { problems } from '../http/problem';
 import { mergePatchUpdate } from '../settings/merge-patch-update';
 import { routeView, sealRoutes } from './delivery-settings';
+import { rewrapRoutePasswords } from './route-password-rewrap';
+import type { RoutePasswordRewrapResult } from './route-password-rewrap';
 import { DkimKeyService } from './dkim-key.service';
 import { DkimRecordCheck } from './dkim-record-check';
 import type { UpdateTenantInput } from './tenant-admin.schemas';
@@ -65,6 +67,18 @@ export class TenantAdminService {
       },
     });
     return updated;
+  }
+
+  /** Smarthost AUTH passwords under the current master key (`POST /v1/dkim-keys/rewrap` does both). */
+  async rewrapRoutePasswords(actor: string): Promise<RoutePasswordRewrapResult> {
+    const result = await rewrapRoutePasswords(this.repo, this.box);
+    await this.audit.record({
+      actor,
+      action: 'smarthost_password.rewrap',
+      target: { type: 'master_key', id: this.box.keyId },
+      details: { rewrapped: result.rewrapped, failed: result.failed.map((f) => f.tenantId) },
+    });
+    return result;
   }
 
   async createDomain(tenantId: string, name: string): Promise<DomainDocument> {
