@@ -68,6 +68,7 @@ describe('admin API: suppression list', () => {
       createdAt: stored?.createdAt.toISOString(),
     });
     expect((await api.get(one(tenantId, 'BOB@dest.test'))).body).toEqual(created.body);
+    expect((await api.get(`${base(tenantId)}/bob@dest.test`)).body).toEqual(created.body);
 
     expect((await remove(tenantId, 'bob@DEST.test')).status).toBe(204);
     expectProblem(await api.get(one(tenantId, 'bob@dest.test')), 404, 'not-found');
