@@ -5,8 +5,14 @@ import { COLLECTIONS } from './documents';
 import { isDuplicateKeyError } from './tenant-config.repository';
 
 export interface RecipientResult {
-  state: 'delivered' | 'deferred' | 'bounced';
+  state: 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed';
   reply: string;
+  /** For `deferred`: when egress tries again. */
+  nextAttemptAt?: Date;
+  /** The outcome of this attempt is unknown (connection lost after the final `.`). */
+  ambiguous?: boolean;
+  /** Whether this result comes from a delivery attempt (suppression does not attempt anything). */
+  attempted?: boolean;
 }
 
 /** The system of record for messages and the per-recipient delivery ledger. */
@@ -93,16 +99,30 @@ export class MessageRepository {
     return this.recipients.find(filter).sort({ address: 1 }).toArray();
   }
 
-  /** Records one attempt's result; never overwrites a recipient that was already delivered or bounced. */
+  /** Records one attempt's result; never overwrites a recipient that already has a final state. */
   async recordRecipient(messageId: string, address: string, result: RecipientResult): Promise<boolean> {
     const update = await this.recipients.updateOne(
       { _id: recipientId(messageId, address), state: { $in: ['pending', 'deferred'] } },
       {
-        $set: { state: result.state, lastReply: result.reply, updatedAt: new Date() },
-        $inc: { attempts: 1 },
+        $set: {
+          state: result.state,
+          lastReply: result.reply,
+          updatedAt: new Date(),
+          ...(result.nextAttemptAt === undefined ? {} : { nextAttemptAt: result.nextAttemptAt }),
+        },
+        ...(result.nextAttemptAt === undefined ? { $unset: { nextAttemptAt: '' } } : {}),
+        $inc: {
+          attempts: result.attempted === false ? 0 : 1,
+          ambiguousAttempts: result.ambiguous === true ? 1 : 0,
+        },
       },
     );
     return update.modifiedCount === 1;
+  }
+
+  /** Counts a delivery whose outcome was unknown after the final `.`: a possible duplicate. */
+  async countPossibleDuplicate(messageId: string): Promise<void> {
+    await this.messages.updateOne({ _id: messageId }, { $inc: { possibleDuplicates: 1 } });
   }
 
   private async insertIgnoringDuplicates<T extends { _id: string }>(

@@ -3,15 +3,13 @@ import type { QueueKey } from '@ser/contracts';
 import type { Logger } from '@ser/logger';
 import { startJobWorker } from '@ser/queue';
 import type { JobContext, JobPayloads, RunningWorker } from '@ser/queue';
-import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Base of every queue processor: starts one BullMQ worker when the service starts and closes it
  * on shutdown, letting the jobs in progress finish. Subclasses only validate-and-delegate.
  */
-export abstract class JobProcessor<K extends QueueKey>
-  implements OnApplicationBootstrap, OnApplicationShutdown
-{
+export abstract class JobProcessor<K extends QueueKey> implements OnApplicationBootstrap, OnModuleDestroy {
   private worker: RunningWorker | undefined;
 
   protected constructor(
@@ -34,7 +32,11 @@ export abstract class JobProcessor<K extends QueueKey>
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * The first shutdown phase: no new jobs, the running ones finish while every resource they use
+   * is still open (services close their clients, pools and connections in `onApplicationShutdown`).
+   */
+  async onModuleDestroy(): Promise<void> {
     await this.worker?.close();
   }
 }

@@ -11,6 +11,7 @@ export type {
   DataReplyFn,
   RcptReplyFn,
   ReceivedMessage,
+  SinkDelays,
   SmtpRejection,
   SmtpReply,
   SmtpSink,

@@ -1,4 +1,5 @@
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Socket } from 'node:net';
 import { waitFor } from './wait-for';
 
 export interface SmtpReply {
@@ -24,6 +25,15 @@ export interface SmtpSinkOptions {
   dataReply?: DataReplyFn;
   /** Advertised SIZE (RFC 1870) and enforced limit; default 30 MB. */
   maxMessageBytes?: number;
+  /** EHLO keywords not to advertise (a receiver without SMTPUTF8 or 8BITMIME). */
+  hide?: readonly ('8BITMIME' | 'SMTPUTF8' | 'PIPELINING')[];
+}
+
+/** Holds replies back, e.g. to kill a client mid-transaction or let it time out after the final dot. */
+export interface SinkDelays {
+  rcptMs?: number;
+  /** After the whole message arrived, before the reply to the final dot. */
+  dataMs?: number;
 }
 
 export interface ReceivedMessage {
@@ -35,6 +45,8 @@ export interface ReceivedMessage {
   receivedAt: Date;
   /** The EHLO/HELO name the client gave. */
   heloName: string;
+  /** The client's address, e.g. the source address it bound to. */
+  remoteAddress: string;
 }
 
 export interface SmtpRejection {
@@ -57,6 +69,9 @@ export interface SmtpSink {
   readonly errors: readonly Error[];
   setReply(fn: RcptReplyFn | undefined): void;
   setDataReply(fn: DataReplyFn | undefined): void;
+  setDelays(delays: SinkDelays): void;
+  /** TCP connections accepted so far, and the most open at one time. */
+  readonly connections: { total: number; open: number; maxOpen: number };
   /** Resolves with all messages once at least `count` arrived; rejects listing what did arrive. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   clear(): void;
@@ -72,6 +87,8 @@ class RunningSmtpSink implements SmtpSink {
   readonly messages: ReceivedMessage[] = [];
   readonly rejections: SmtpRejection[] = [];
   readonly errors: Error[] = [];
+  readonly connections = { total: 0, open: 0, maxOpen: 0 };
+  private delays: SinkDelays = {};
   private closing: Promise<void> | undefined;
   private readonly server: SMTPServer;
 
@@ -81,6 +98,14 @@ class RunningSmtpSink implements SmtpSink {
   ) {
     this.server = new SMTPServer(this.serverOptions());
     this.server.on('error', (error: Error) => this.errors.push(error));
+    this.server.server.on('connection', (socket: Socket) => {
+      this.connections.total += 1;
+      this.connections.open += 1;
+      this.connections.maxOpen = Math.max(this.connections.maxOpen, this.connections.open);
+      socket.once('close', () => {
+        this.connections.open -= 1;
+      });
+    });
   }
 
   get port(): number {
@@ -106,6 +131,10 @@ class RunningSmtpSink implements SmtpSink {
     this.options.dataReply = fn;
   }
 
+  setDelays(delays: SinkDelays): void {
+    this.delays = { ...delays };
+  }
+
   async waitForMessages(count: number, timeoutMs = DEFAULT_WAIT_MS): Promise<ReceivedMessage[]> {
     return waitFor(() => (this.messages.length >= count ? [...this.messages] : undefined), {
       timeoutMs,
@@ -117,6 +146,8 @@ class RunningSmtpSink implements SmtpSink {
     this.messages.length = 0;
     this.rejections.length = 0;
     this.errors.length = 0;
+    this.connections.total = this.connections.open;
+    this.connections.maxOpen = this.connections.open;
   }
 
   close(): Promise<void> {
@@ -131,13 +162,22 @@ class RunningSmtpSink implements SmtpSink {
       // A receiving MX takes mail from anyone: no AUTH (RFC 5321 §3.3), STARTTLS only with a cert.
       authOptional: true,
       disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      hide8BITMIME: this.options.hide?.includes('8BITMIME') ?? false,
+      hideSMTPUTF8: this.options.hide?.includes('SMTPUTF8') ?? false,
+      hidePIPELINING: this.options.hide?.includes('PIPELINING') ?? false,
       ...(tls ? { key: tls.key, cert: tls.cert } : {}),
       size: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       disableReverseLookup: true,
       logger: false,
       closeTimeout: CLOSE_TIMEOUT_MS,
-      onRcptTo: (address, session, callback) =>
-        callback(this.guard(() => this.checkRecipient(address.address, session))),
+      onRcptTo: (address, session, callback) => {
+        const reply = (): void => callback(this.guard(() => this.checkRecipient(address.address, session)));
+        if (this.delays.rcptMs === undefined) {
+          reply();
+        } else {
+          setTimeout(reply, this.delays.rcptMs);
+        }
+      },
       onData: (stream, session, callback) => {
         this.receive(stream, session).then(callback, (error: unknown) =>
           callback(
@@ -172,6 +212,10 @@ class RunningSmtpSink implements SmtpSink {
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Error | null> {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const dataMs = this.delays.dataMs;
+    if (dataMs !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, dataMs));
+    }
     if (stream.sizeExceeded) {
       // RFC 1870 §6.3 / RFC 5321 §4.5.3.1.10: 552 for a message over the declared SIZE.
       return smtpError({ code: 552, message: 'Message exceeds fixed maximum message size' });
@@ -182,6 +226,7 @@ class RunningSmtpSink implements SmtpSink {
       tls: session.secure,
       receivedAt: new Date(),
       heloName: session.hostNameAppearsAs || '',
+      remoteAddress: session.remoteAddress,
     };
     const reply = this.options.dataReply?.(message);
     if (isRejection(reply)) {

@@ -1,11 +1,18 @@
-import { CoreModule } from '@ser/runtime';
+import { SuppressionRepository } from '@ser/data';
+import type { MongoConnection } from '@ser/mongo';
+import { CoreModule, MONGO } from '@ser/runtime';
 import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
+import { DsnSender } from './bounces/dsn-sender';
 import { DeliverMessageUseCase } from './delivery/deliver-message.use-case';
-import { MxResolver } from './delivery/mx-resolver';
-import { SmtpDelivery } from './delivery/smtp-delivery';
+import { DeliveryTransport } from './delivery/delivery-transport';
+import { DnsClient } from './dns/dns-client';
+import { MxResolver } from './dns/mx-resolver';
 import { DeliverMessageProcessor } from './jobs/deliver-message.processor';
+import { DestinationLimits } from './limits/destination-limits';
+import { MtaStsResolver } from './mta-sts/mta-sts-resolver';
+import { SmtpConnectionPool } from './smtp/connection-pool';
 
 @Module({})
 export class EgressModule {
@@ -13,7 +20,22 @@ export class EgressModule {
     return {
       module: EgressModule,
       imports: [CoreModule.forRoot(core)],
-      providers: [MxResolver, SmtpDelivery, DeliverMessageUseCase, DeliverMessageProcessor],
+      providers: [
+        {
+          provide: SuppressionRepository,
+          useFactory: (m: MongoConnection) => new SuppressionRepository(m.db),
+          inject: [MONGO],
+        },
+        DnsClient,
+        MxResolver,
+        MtaStsResolver,
+        DestinationLimits,
+        SmtpConnectionPool,
+        DeliveryTransport,
+        DsnSender,
+        DeliverMessageUseCase,
+        DeliverMessageProcessor,
+      ],
     };
   }
 }

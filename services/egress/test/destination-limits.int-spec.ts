@@ -47,7 +47,7 @@ describe('DestinationLimits (shared by egress replicas through Redis)', () => {
   }
 
   afterAll(async () => {
-    await Promise.all(instances.map((i) => i.onModuleDestroy()));
+    await Promise.all(instances.map((i) => i.close()));
   });
 
   describe('connection slots per MX host', () => {
@@ -94,7 +94,7 @@ describe('DestinationLimits (shared by egress replicas through Redis)', () => {
       await acquired(crashing, 'mx.crash.test');
 
       // Stops its refresh timers and drops its connection without releasing, as a crash would.
-      await crashing.onModuleDestroy();
+      await crashing.close();
       expect(await survivor.acquireConnection('mx.crash.test')).toBeUndefined();
 
       const reclaimed = await waitFor(() => survivor.acquireConnection('mx.crash.test'), {

@@ -142,7 +142,7 @@ describe('MtaStsResolver (real DNS, HTTPS and Redis)', () => {
 
   afterAll(async () => {
     for (const r of resolvers) {
-      r.onModuleDestroy();
+      r.onApplicationShutdown();
     }
     const keys = await redis.keys(`${config.SER_QUEUE_PREFIX}:mtasts:*`);
     if (keys.length > 0) {

@@ -49,7 +49,7 @@ describe('ClamdClient', () => {
 
   function client(overrides: Partial<RelayConfig> = {}): ClamdClient {
     const created = new ClamdClient({ ...config, SER_CLAMD_TIMEOUT_MS: 20_000, ...overrides });
-    cleanup.push(() => created.onModuleDestroy());
+    cleanup.push(() => created.onApplicationShutdown());
     return created;
   }
 
@@ -179,7 +179,7 @@ describe('ClamdClient', () => {
       const scanner = client({ SER_CLAMD_PORT: counting.port });
       await Promise.all([scanner.scan(body(mail('a'))), scanner.scan(body(mail('b')))]);
       expect(counting.open).toBe(2);
-      await scanner.onModuleDestroy();
+      await scanner.onApplicationShutdown();
       await waitFor(() => counting.open === 0, { description: 'sessions closed' });
       await expect(scanner.scan(body(mail('c')))).rejects.toBeInstanceOf(ClamdUnavailableError);
     });

@@ -1,155 +1,235 @@
+import type { RelayConfig } from '@ser/config';
 import type { EventType } from '@ser/contracts';
-import { MessageRepository } from '@ser/data';
-import type { MessageDocument, RecipientDocument } from '@ser/data';
-import type { MessageStore } from '@ser/mongo';
+import { MessageRepository, SuppressionRepository, TenantConfigRepository } from '@ser/data';
+import type { MessageDocument, RecipientDocument, TenantDocument } from '@ser/data';
 import type { EventPublisher, JobContext } from '@ser/queue';
-import { EVENTS, MESSAGE_STORE } from '@ser/runtime';
+import { RetryLaterError } from '@ser/queue';
+import { CONFIG, EVENTS } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import { PassThrough } from 'node:stream';
-import type { Readable } from 'node:stream';
-import { DnsTemporaryError, MxResolver } from './mx-resolver';
-import type { MxHost, MxLookup } from './mx-resolver';
-import { SmtpDelivery } from './smtp-delivery';
-import type { RecipientReply } from './smtp-delivery';
+import { DsnSender } from '../bounces/dsn-sender';
+import type { DsnRecipient } from '../bounces/dsn-sender';
+import { DestinationLimits } from '../limits/destination-limits';
+import { DeliveryTransport } from './delivery-transport';
 import { finalMessageState } from './final-state';
+import { isHardBounce, resultOf } from './outcomes';
+import { nextAttempt } from './retry-schedule';
+import type { RetryPolicy } from './retry-schedule';
 
-export class DeliveryDeferredError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeliveryDeferredError';
-  }
-}
+/** Delay before a job that found its destination busy (connection cap, rate limit) looks again. */
+const BUSY_RETRY_MS = 1000;
 
 /**
  * Delivers a message to the recipients of one domain. The recipient ledger is the source of
- * truth: a retried job only sends to recipients still pending or deferred (invariant 3).
+ * truth: a retried job only sends to recipients still pending or deferred (invariant 3); 4xx
+ * recipients come back on the retry schedule until the queue lifetime ends, then expire.
  */
 @Injectable()
 export class DeliverMessageUseCase {
+  private readonly retry: RetryPolicy;
+
   constructor(
+    @Inject(CONFIG) private readonly config: RelayConfig,
     private readonly messages: MessageRepository,
-    private readonly mx: MxResolver,
-    private readonly smtp: SmtpDelivery,
-    @Inject(MESSAGE_STORE) private readonly store: MessageStore,
+    private readonly tenants: TenantConfigRepository,
+    private readonly suppressions: SuppressionRepository,
+    private readonly limits: DestinationLimits,
+    private readonly transport: DeliveryTransport,
+    private readonly dsn: DsnSender,
     @Inject(EVENTS) private readonly events: EventPublisher,
-  ) {}
+  ) {
+    this.retry = {
+      schedule: config.SER_EGRESS_RETRY_SCHEDULE,
+      jitter: config.SER_EGRESS_RETRY_JITTER,
+      maxAgeMs: config.SER_EGRESS_MAX_AGE,
+    };
+  }
 
   async execute(messageId: string, domain: string, context: JobContext): Promise<void> {
     const message = await this.messages.findById(messageId);
-    // Signed, or deliberately unsigned by the tenant's no-key policy; anything else never passed the signer.
-    if (message === null || (message.dkim === undefined && message.unsigned === undefined)) {
+    // Signed, deliberately unsigned (the tenant's no-key policy), or a DSN the relay wrote.
+    if (
+      message === null ||
+      (message.dkim === undefined && message.unsigned === undefined && message.dsnFor === undefined)
+    ) {
       context.logger.warn({ code: 'EGRESS_MESSAGE_MISSING' }, 'message not found or not signed; job dropped');
       return;
     }
+    if (message.state !== 'signed' && message.state !== 'delivering') {
+      context.logger.info({ code: 'EGRESS_MESSAGE_NOT_DELIVERABLE', state: message.state }, 'job dropped');
+      return;
+    }
     await this.messages.transition(messageId, ['signed'], 'delivering');
-    const open = (await this.messages.recipientsFor(messageId, domain)).filter(
+    const tenant = await this.tenants.findTenant(message.tenantId);
+    let open = (await this.messages.recipientsFor(messageId, domain)).filter(
       (r) => r.state === 'pending' || r.state === 'deferred',
     );
+    open = await this.dropSuppressed(message, open);
     if (open.length > 0) {
-      const replies = await this.attempt(message, domain, open);
-      const lastAttempt = context.attempt >= context.maxAttempts;
-      await this.record(message, replies, context.attempt, lastAttempt);
-      const deferred = replies.filter((r) => r.code < 500 && r.code >= 400);
-      if (deferred.length > 0 && !lastAttempt) {
-        throw new DeliveryDeferredError(`${deferred.length} recipient(s) of ${domain} deferred`);
+      const rate = await this.limits.takeMessage(domain);
+      if (!rate.allowed) {
+        context.logger.info(
+          { code: 'EGRESS_DOMAIN_RATE_LIMITED', domain },
+          'domain rate limit reached; later',
+        );
+        await context.defer(rate.retryInMs + Math.random() * BUSY_RETRY_MS);
       }
+      await this.deliver(message, tenant, domain, open, context);
     }
     await this.finish(messageId);
   }
 
-  private async attempt(
+  private async deliver(
     message: MessageDocument,
+    tenant: TenantDocument | null,
     domain: string,
-    recipients: RecipientDocument[],
-  ): Promise<RecipientReply[]> {
-    const to = recipients.map((r) => r.address);
-    let lookup: MxLookup;
-    try {
-      lookup = await this.mx.lookup(domain);
-    } catch (error) {
-      // A DNS failure is temporary for every recipient of the domain: deferred, then bounced
-      // after the last attempt like any other 4xx, never left pending.
-      if (!(error instanceof DnsTemporaryError)) {
-        throw error;
-      }
-      return to.map((recipient) => ({ recipient, code: 451, reply: `4.4.3 ${error.message}` }));
-    }
-    if (lookup.kind === 'permanent') {
-      return to.map((recipient) => ({ recipient, code: 550, reply: `5.1.2 ${lookup.reason}` }));
-    }
-    let replies: RecipientReply[] = to.map((recipient) => ({
-      recipient,
-      code: 451,
-      reply: `4.4.4 no reachable MX for ${domain}`,
-    }));
-    for (const target of targets(lookup.hosts)) {
-      replies = (await this.smtp.send(target, { from: message.envelope.mailFrom, to }, this.raw(message)))
-        .replies;
-      // Try the next host only when nothing was decided here (connection refused, 4xx greeting...).
-      if (replies.some((r) => r.code < 400 || r.code >= 500)) {
-        break;
-      }
-    }
-    return replies;
-  }
-
-  /** Signature headers followed by the stored body, streamed: the body is never copied. */
-  private raw(message: MessageDocument): Readable {
-    const out = new PassThrough();
-    out.write(message.dkim?.headers ?? '');
-    this.store
-      .open(message._id)
-      .on('error', (error) => out.destroy(error))
-      .pipe(out);
-    return out;
-  }
-
-  private async record(
-    message: MessageDocument,
-    replies: RecipientReply[],
-    attempt: number,
-    lastAttempt: boolean,
+    open: RecipientDocument[],
+    context: JobContext,
   ): Promise<void> {
-    for (const reply of replies) {
-      const state =
-        reply.code < 400 ? 'delivered' : reply.code >= 500 || lastAttempt ? 'bounced' : 'deferred';
-      const changed = await this.messages.recordRecipient(message._id, reply.recipient, {
-        state,
-        reply: `${reply.code} ${reply.reply}`,
+    const attempt = Math.max(...open.map((r) => r.attempts)) + 1;
+    const outcome = await this.transport.deliver(
+      message,
+      tenant,
+      domain,
+      open.map((r) => r.address),
+    );
+    if (outcome.kind === 'capped') {
+      context.logger.info(
+        { code: 'EGRESS_MX_CONNECTIONS_CAPPED', host: outcome.host },
+        'MX at its connection cap; later',
+      );
+      await context.defer(BUSY_RETRY_MS + Math.random() * 2 * BUSY_RETRY_MS);
+      return;
+    }
+    for (const [index, connection] of outcome.attempts.entries()) {
+      await this.publish(message, 'delivery.attempted', `${domain}.${attempt}.${index}`, undefined, {
+        domain,
+        attempt,
+        ...connection,
       });
-      if (!changed) {
+    }
+    if (outcome.ambiguous) {
+      await this.messages.countPossibleDuplicate(message._id);
+      context.logger.warn(
+        { code: 'EGRESS_OUTCOME_AMBIGUOUS', domain },
+        'no reply after the final dot; retrying',
+      );
+    }
+    const now = new Date();
+    const next = nextAttempt(this.retry, attempt, message.createdAt, now);
+    const failed: DsnRecipient[] = [];
+    let retryAt: Date | undefined;
+    for (const [recipient, reply] of outcome.replies) {
+      const result = resultOf(reply, next, outcome.ambiguous);
+      if (result.state === 'deferred') {
+        retryAt = result.nextAttemptAt;
+      }
+      if (!(await this.messages.recordRecipient(message._id, recipient, result))) {
         continue;
       }
       const type: EventType =
-        state === 'delivered'
-          ? 'delivery.succeeded'
-          : state === 'bounced'
-            ? 'delivery.bounced'
-            : 'delivery.deferred';
-      await this.events.publish({
-        id: `${message._id}.${type}.${reply.recipient}.${attempt}`,
-        type,
-        tenantId: message.tenantId,
-        appId: message.appId,
-        messageId: message._id,
-        recipient: reply.recipient,
-        data: { reply: `${reply.code} ${reply.reply}`, attempt },
+        `delivery.${result.state === 'delivered' ? 'succeeded' : result.state}` as EventType;
+      await this.publish(message, type, `${recipient}.${attempt}`, recipient, {
+        reply: result.reply,
+        attempt,
+        ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
+        ...(result.nextAttemptAt === undefined ? {} : { nextAttemptAt: result.nextAttemptAt.toISOString() }),
+        ...(outcome.ambiguous ? { ambiguous: true } : {}),
       });
+      if (result.state === 'bounced' || result.state === 'expired') {
+        failed.push({
+          address: recipient,
+          reply: result.reply,
+          ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
+          lastAttemptAt: now,
+          expired: result.state === 'expired',
+        });
+      }
+      if (result.state === 'bounced' && isHardBounce(reply)) {
+        await this.suppress(message, tenant, recipient, result.reply);
+      }
     }
+    if (failed.length > 0 && tenant?.dsn === true) {
+      await this.dsn.send(message, failed);
+    }
+    if (retryAt !== undefined) {
+      throw new RetryLaterError(
+        `recipients of ${domain} deferred`,
+        Math.max(0, retryAt.getTime() - Date.now()),
+      );
+    }
+  }
+
+  /** Recipients on the tenant's suppression list are not sent to; each gets its final state and event. */
+  private async dropSuppressed(
+    message: MessageDocument,
+    open: RecipientDocument[],
+  ): Promise<RecipientDocument[]> {
+    if (open.length === 0) {
+      return open;
+    }
+    const suppressed = await this.suppressions.activeAmong(
+      message.tenantId,
+      open.map((r) => r.address),
+    );
+    for (const [address, entry] of suppressed) {
+      const reply = `550 5.7.1 recipient suppressed (${entry.reason}${entry.reply === undefined ? '' : `: ${entry.reply}`})`;
+      if (
+        await this.messages.recordRecipient(message._id, address, {
+          state: 'suppressed',
+          reply,
+          attempted: false,
+        })
+      ) {
+        await this.publish(message, 'delivery.suppressed', address, address, { reply, reason: entry.reason });
+      }
+    }
+    return open.filter((r) => !suppressed.has(r.address));
+  }
+
+  private async suppress(
+    message: MessageDocument,
+    tenant: TenantDocument | null,
+    address: string,
+    reply: string,
+  ): Promise<void> {
+    const days = tenant?.suppressionDays ?? this.config.SER_EGRESS_SUPPRESSION_DAYS;
+    if (days === 0) {
+      return;
+    }
+    const now = new Date();
+    await this.suppressions.add({
+      tenantId: message.tenantId,
+      address,
+      reason: 'hard_bounce',
+      reply,
+      messageId: message._id,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + days * 86_400_000),
+    });
+  }
+
+  private async publish(
+    message: MessageDocument,
+    type: EventType,
+    idSuffix: string,
+    recipient: string | undefined,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    await this.events.publish({
+      id: `${message._id}.${type}.${idSuffix}`,
+      type,
+      tenantId: message.tenantId,
+      appId: message.appId,
+      messageId: message._id,
+      ...(recipient === undefined ? {} : { recipient }),
+      data,
+    });
   }
 
   private async finish(messageId: string): Promise<void> {
     const state = finalMessageState(await this.messages.recipientsFor(messageId));
     if (state !== undefined) {
       await this.messages.transition(messageId, ['delivering'], state);
-    }
-  }
-}
-
-function* targets(hosts: MxHost[]): Generator<{ address: string; name: string }> {
-  for (const host of hosts) {
-    for (const address of host.addresses) {
-      yield { address, name: host.name };
     }
   }
 }

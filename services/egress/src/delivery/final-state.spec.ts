@@ -11,5 +11,12 @@ describe('finalMessageState', () => {
     expect(finalMessageState([{ state: 'delivered' }, { state: 'delivered' }])).toBe('delivered');
     expect(finalMessageState([{ state: 'bounced' }])).toBe('bounced');
     expect(finalMessageState([{ state: 'delivered' }, { state: 'bounced' }])).toBe('partially_delivered');
+    expect(finalMessageState([{ state: 'delivered' }, { state: 'suppressed' }])).toBe('partially_delivered');
+  });
+
+  it('is expired only when every recipient ran out of time', () => {
+    expect(finalMessageState([{ state: 'expired' }, { state: 'expired' }])).toBe('expired');
+    expect(finalMessageState([{ state: 'expired' }, { state: 'bounced' }])).toBe('bounced');
+    expect(finalMessageState([{ state: 'suppressed' }])).toBe('bounced');
   });
 });

@@ -3,7 +3,6 @@ import type { Logger } from '@ser/logger';
 import { createRedis } from '@ser/queue';
 import { CONFIG, LOGGER } from '@ser/runtime';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { OnModuleDestroy } from '@nestjs/common';
 import type { Redis, Result } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
@@ -111,7 +110,7 @@ return -1
  * caller defers the job; it never sends unlimited.
  */
 @Injectable()
-export class DestinationLimits implements OnModuleDestroy {
+export class DestinationLimits {
   private readonly redis: Redis;
   private readonly leaseMs: number;
   /** Refresh timers of the slots this replica holds. */
@@ -182,13 +181,13 @@ export class DestinationLimits implements OnModuleDestroy {
    * connection pool has released its slots, and any still held lapse within one lease, as a
    * crashed replica's would.
    */
-  onModuleDestroy(): Promise<void> {
+  close(): Promise<void> {
     // Idempotent: a second QUIT on a closing connection would make ioredis reconnect once more.
-    this.closed ??= this.close();
+    this.closed ??= this.shutDown();
     return this.closed;
   }
 
-  private async close(): Promise<void> {
+  private async shutDown(): Promise<void> {
     for (const timer of this.refreshers) {
       clearInterval(timer);
     }

@@ -3,7 +3,7 @@ import type { Logger } from '@ser/logger';
 import { createRedis } from '@ser/queue';
 import { CONFIG, LOGGER } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -42,7 +42,7 @@ const HOST_NAME =
  * wrong yields the still-valid cached policy, or none.
  */
 @Injectable()
-export class MtaStsResolver implements OnModuleDestroy {
+export class MtaStsResolver implements OnApplicationShutdown {
   private redis: Redis | undefined;
   private readonly ca: string[] | undefined;
   private readonly inflight = new Map<string, Promise<MtaStsPolicy | undefined>>();
@@ -83,7 +83,7 @@ export class MtaStsResolver implements OnModuleDestroy {
     return pending;
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.redis?.disconnect();
     this.redis = undefined;
   }

@@ -1,7 +1,7 @@
 import type { RelayConfig } from '@ser/config';
 import { CONFIG } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { abortReason, ClamdSession, ClamdUnavailableError, StaleSessionError } from './clamd-session';
@@ -30,7 +30,7 @@ interface Waiter {
  * destroyed, never pooled again; SER_CLAMD_TIMEOUT_MS bounds the whole scan, waiting included.
  */
 @Injectable()
-export class ClamdClient implements OnModuleDestroy {
+export class ClamdClient implements OnApplicationShutdown {
   private readonly idle: ClamdSession[] = [];
   private readonly waiters: Waiter[] = [];
   private readonly sessions = new Set<ClamdSession>();
@@ -55,7 +55,7 @@ export class ClamdClient implements OnModuleDestroy {
   }
 
   /** Ends idle sessions; busy ones are ended when their scan finishes. */
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
     for (const waiter of this.waiters.splice(0)) {
       waiter.resolve(Promise.reject(new ClamdUnavailableError('clamd client shut down')));
