@@ -48,6 +48,8 @@ export async function relayTestConfig(
     SER_TLS_KEY_FILE: join(dir, 'key.pem'),
     SER_LOG_LEVEL: process.env['SER_TEST_LOG_LEVEL'] ?? 'silent',
     SER_LOG_PRETTY: 'false',
+    // The test MX hosts are SMTP sinks on loopback, which production egress refuses (SSRF).
+    SER_EGRESS_ALLOW_PRIVATE_MX: 'true',
     ...overrides,
   });
   return { config, tls, adminToken, dir };

@@ -25,6 +25,8 @@ export interface SmtpSinkOptions {
   dataReply?: DataReplyFn;
   /** Advertised SIZE (RFC 1870) and enforced limit; default 30 MB. */
   maxMessageBytes?: number;
+  /** Require SMTP AUTH (PLAIN/LOGIN, only after STARTTLS: give `tls` too), as a smarthost does. */
+  auth?: { username: string; password: string };
   /** EHLO keywords not to advertise (a receiver without SMTPUTF8 or 8BITMIME). */
   hide?: readonly ('8BITMIME' | 'SMTPUTF8' | 'PIPELINING')[];
 }
@@ -47,6 +49,8 @@ export interface ReceivedMessage {
   heloName: string;
   /** The client's address, e.g. the source address it bound to. */
   remoteAddress: string;
+  /** The user name the client authenticated as, with the `auth` option. */
+  authUser?: string;
 }
 
 export interface SmtpRejection {
@@ -160,8 +164,24 @@ class RunningSmtpSink implements SmtpSink {
     return {
       name: this.options.hostname ?? 'mx.sink.test',
       // A receiving MX takes mail from anyone: no AUTH (RFC 5321 §3.3), STARTTLS only with a cert.
-      authOptional: true,
-      disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      // With `auth` the sink is a smarthost instead: AUTH required.
+      authOptional: this.options.auth === undefined,
+      disabledCommands: [...(this.options.auth === undefined ? ['AUTH'] : []), ...(tls ? [] : ['STARTTLS'])],
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth: (auth, _session, callback) => {
+        const expected = this.options.auth;
+        if (
+          expected !== undefined &&
+          auth.username === expected.username &&
+          auth.password === expected.password
+        ) {
+          callback(null, { user: auth.username });
+        } else {
+          callback(
+            Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }),
+          );
+        }
+      },
       hide8BITMIME: this.options.hide?.includes('8BITMIME') ?? false,
       hideSMTPUTF8: this.options.hide?.includes('SMTPUTF8') ?? false,
       hidePIPELINING: this.options.hide?.includes('PIPELINING') ?? false,
@@ -227,6 +247,7 @@ class RunningSmtpSink implements SmtpSink {
       receivedAt: new Date(),
       heloName: session.hostNameAppearsAs || '',
       remoteAddress: session.remoteAddress,
+      ...(typeof session.user === 'string' ? { authUser: session.user } : {}),
     };
     const reply = this.options.dataReply?.(message);
     if (isRejection(reply)) {

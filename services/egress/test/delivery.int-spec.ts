@@ -1,4 +1,5 @@
-import { SuppressionRepository } from '@ser/data';
+import { smarthostPasswordAad, SuppressionRepository } from '@ser/data';
+import { SecretBox } from '@ser/security';
 import { freePort, generateSelfSignedCert, startDnsServer, startSmtpSink, waitFor } from '@ser/testing';
 import type { SmtpSink, TestDnsServer } from '@ser/testing';
 import { simpleParser } from 'mailparser';
@@ -35,6 +36,10 @@ describe('egress delivery', () => {
       sender: { host: '127.0.0.15' },
       bulk: { host: '127.0.0.16' },
       slow: { host: '127.0.0.17' },
+      gateway: {
+        host: '127.0.0.18',
+        options: { tls, auth: { username: 'relay', password: 'gateway secret' } },
+      },
     };
     for (const [name, { host, options }] of Object.entries(hosts)) {
       sinks[name] = await startSmtpSink({ ...options, host, port });
@@ -313,6 +318,47 @@ describe('egress delivery', () => {
       });
     } finally {
       await egress.setTenant({ routes: [], sourceAddresses: [] });
+    }
+  });
+
+  it('authenticates to a smarthost with the sealed route password, and retries when AUTH is refused', async () => {
+    const box = new SecretBox(egress.config.SER_MASTER_KEY ?? '');
+    const route = (password: string) => ({
+      host: '127.0.0.18',
+      port,
+      tls: 'require' as const,
+      auth: {
+        username: 'relay',
+        password: box.seal(
+          password,
+          smarthostPasswordAad(TENANT, { host: '127.0.0.18', port, username: 'relay' }),
+        ),
+      },
+    });
+    await egress.setTenant({ routes: [route('gateway secret')] });
+    try {
+      const id = await egress.signedMessage(['a@customer.test'], { subject: 'via gateway' });
+      await egress.deliver(id, 'customer.test');
+      expect(await egress.finalState(id)).toBe('delivered');
+      expect(received('gateway', 'via gateway')[0]).toMatchObject({ authUser: 'relay', tls: true });
+
+      await egress.setTenant({ routes: [route('wrong secret')] });
+      const refused = await egress.signedMessage(['b@customer.test'], { subject: 'bad auth' });
+      await egress.deliver(refused, 'customer.test');
+      const [deferred] = await waitFor(
+        async () => {
+          const found = await egress.events(refused, 'delivery.deferred');
+          return found.length > 0 ? found : undefined;
+        },
+        { timeoutMs: 10_000, description: 'deferred after AUTH refusal' },
+      );
+      expect(deferred?.data['reply']).toMatch(/^454 4\.7\.0 AUTH refused: 535 /);
+      expect(received('gateway', 'bad auth')).toEqual([]);
+      // Fixed, the next attempt goes through.
+      await egress.setTenant({ routes: [route('gateway secret')] });
+      expect(await egress.finalState(refused)).toBe('delivered');
+    } finally {
+      await egress.setTenant({ routes: [] });
     }
   });
 

@@ -148,6 +148,8 @@ export class DeliveryTransport {
             throw error;
           }
           attempts.push(attempt({ replies: [{ code: error.reply.code, text: error.reply.text }] }));
+          // Until a host answers, the last failure is what every recipient gets.
+          replies = new Map(recipients.map((r) => [r, { ...error.reply, remoteMta: host.name }]));
           continue;
         }
         if (lease === 'capped') {

@@ -3,6 +3,7 @@ import type { Logger } from '@ser/logger';
 import { CONFIG, LOGGER } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { DestinationLimits } from '../limits/destination-limits';
@@ -199,5 +200,7 @@ function keyOf(endpoint: SmtpEndpoint): string {
     endpoint.tls,
     endpoint.localAddress ?? '',
     endpoint.auth?.user ?? '',
+    // A changed password must not ride on a connection authenticated with the old one.
+    endpoint.auth === undefined ? '' : createHash('sha256').update(endpoint.auth.pass).digest('base64'),
   ].join('|');
 }

@@ -148,7 +148,17 @@ export class SmtpSession {
           this.close();
           throw new SmtpSessionError('no TLS for AUTH', { code: 454, text: '4.7.0 no TLS for AUTH' }, true);
         }
-        await this.run<undefined>((done) => this.connection.login(auth, (error) => done(error ?? null)));
+        try {
+          await this.run<undefined>((done) => this.connection.login(auth, (error) => done(error ?? null)));
+        } catch (error) {
+          // A refused AUTH is the relay's configuration, not the message's fault: retry, never bounce.
+          const reply = replyOf(error as NodemailerError);
+          throw new SmtpSessionError(
+            'AUTH refused',
+            { code: 454, text: `4.7.0 AUTH refused: ${reply.code} ${reply.text}` },
+            true,
+          );
+        }
       }
     } catch (error) {
       this.close();
@@ -289,11 +299,15 @@ function toSessionError(error: NodemailerError): SmtpSessionError {
 
 /** The server's reply, or a 4xx standing for a failure that had none (connection, TLS, timeout). */
 function replyOf(error: NodemailerError): Reply {
-  if (error.response !== undefined && error.responseCode !== undefined) {
+  // A TLS failure is ours to report whatever the server last said (e.g. an EHLO without STARTTLS).
+  if (error.response !== undefined && (error.responseCode ?? 0) >= 400 && error.code !== 'ETLS') {
     return parseReply(error.response);
   }
-  const status = error.code === 'ETLS' ? '4.7.5' : '4.4.2';
-  return { code: 451, text: `${status} ${error.code ?? 'ERROR'} ${error.message}` };
+  // A refused certificate surfaces as a socket error during the STARTTLS handshake.
+  const tls = error.code === 'ETLS' || /certificate|STARTTLS|TLS|SSL/i.test(error.message);
+  const status = tls ? '4.7.5' : '4.4.2';
+  const detail = `${error.code ?? 'ERROR'} ${error.message}`.replace(/\s+/g, ' ').slice(0, 300);
+  return { code: 451, text: `${status} ${detail}` };
 }
 
 /** `550-5.1.1 text` or `550 5.1.1 text` → code and text. */
