@@ -82,6 +82,7 @@ describe('a message through the whole relay', () => {
       'message.accepted',
       'message.scanned',
       'message.signed',
+      'delivery.attempted',
       'delivery.succeeded',
     ]);
   });

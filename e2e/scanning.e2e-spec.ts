@@ -96,6 +96,7 @@ describe('scanning through the whole relay', () => {
       'message.retried',
       'message.scanned',
       'message.signed',
+      'delivery.attempted',
       'delivery.succeeded',
     ]);
     expect(receivedBySink('Alarm 17 raised')).toHaveLength(1);
@@ -153,6 +154,7 @@ describe('scanning through the whole relay', () => {
       'message.quarantined',
       'message.released',
       'message.signed',
+      'delivery.attempted',
       'delivery.succeeded',
     ]);
     expect(receivedBySink('Verify your account')).toHaveLength(1);
