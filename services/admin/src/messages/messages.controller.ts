@@ -33,6 +33,8 @@ export class MessagesController {
         state: r.state,
         attempts: r.attempts,
         lastReply: r.lastReply,
+        nextAttemptAt: r.nextAttemptAt,
+        ambiguousAttempts: r.ambiguousAttempts,
       })),
       timeline: timeline.map((e) => ({
         id: e._id,
