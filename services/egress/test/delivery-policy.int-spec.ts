@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
+import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEgressFixture } from './egress-fixture';
@@ -22,6 +23,8 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
   let dns: TestDnsServer;
   let dir: string;
   let https: Server;
+  let silent: TcpServer;
+  const silentSockets = new Set<Socket>();
   let plain: SmtpSink;
   let untrusted: SmtpSink;
   let trusted: SmtpSink;
@@ -55,6 +58,13 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
 
     const port = await freePort();
     plain = await startSmtpSink({ host: '127.0.0.31', port });
+    // Accepts connections and never greets.
+    silent = createTcpServer((socket) => {
+      silentSockets.add(socket);
+      socket.on('close', () => silentSockets.delete(socket));
+    });
+    silent.listen(port, '127.0.0.34');
+    await once(silent, 'listening');
     untrusted = await startSmtpSink({ host: '127.0.0.32', port, tls: other, hostname: 'mx.other.test' });
     trusted = await startSmtpSink({ host: '127.0.0.33', port, tls: ca, hostname: 'mx.sts.test' });
 
@@ -68,6 +78,12 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
     mx('stsbad.test', 'mx.stsbad.test', '127.0.0.33');
     mx('ststesting.test', 'mx.ststesting.test', '127.0.0.32');
     mx('private.test', 'mx.private.test', '127.0.0.33');
+    dns.set('mute.test', 'MX', [
+      { preference: 10, exchange: 'mx1.mute.test' },
+      { preference: 20, exchange: 'mx2.mute.test' },
+    ]);
+    dns.set('mx1.mute.test', 'A', ['127.0.0.34']);
+    dns.set('mx2.mute.test', 'A', ['127.0.0.31']);
     for (const [domain, body] of [
       ['sts.test', policy('enforce', 'mx.sts.test')],
       ['stsbad.test', policy('enforce', 'mx.elsewhere.test')],
@@ -85,6 +101,7 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
       SER_EGRESS_RETRY_JITTER: '0',
       SER_EGRESS_MAX_AGE: '4s',
       SER_EGRESS_CONNECT_TIMEOUT_MS: '2000',
+      SER_EGRESS_GREETING_TIMEOUT_MS: '1000',
       SER_EGRESS_CA_FILE: join(dir, 'ca.pem'),
       SER_EGRESS_MTA_STS_PORT: String(httpsPort),
       SER_EGRESS_TLS_POLICIES: 'notls.test:require,verified.test:verify',
@@ -98,6 +115,8 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
     await guarded?.stop();
     await Promise.all([plain?.close(), untrusted?.close(), trusted?.close(), dns?.close()]);
     await new Promise((resolve) => https?.close(resolve));
+    silentSockets.forEach((socket) => socket.destroy());
+    await new Promise((resolve) => silent?.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -120,6 +139,22 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
     const [recipient] = await egress.messages.recipientsFor(id);
     expect(recipient?.state).toBe('expired');
     expect(recipient?.attempts).toBe(deferred.length + 1);
+  });
+
+  it('gives up on an MX that never greets after the greeting timeout, and uses the next one', async () => {
+    const id = await egress.signedMessage(['a@mute.test'], { subject: 'no greeting' });
+    await egress.deliver(id, 'mute.test');
+
+    expect(await egress.finalState(id)).toBe('delivered');
+    expect(plain.messages.filter((m) => m.raw.includes('Subject: no greeting'))).toHaveLength(1);
+    const [first, second] = await egress.events(id, 'delivery.attempted');
+    expect(first?.data).toMatchObject({ host: 'mx1.mute.test', ip: '127.0.0.34' });
+    expect((first?.data['replies'] as { code: number; text: string }[])[0]).toMatchObject({
+      code: 451,
+      text: expect.stringMatching(/^4\.4\.2 ETIMEDOUT .*greeting/i) as unknown,
+    });
+    expect(first?.data['durationMs']).toBeGreaterThanOrEqual(900);
+    expect(second?.data).toMatchObject({ host: 'mx2.mute.test', ip: '127.0.0.31' });
   });
 
   it('refuses a certificate that does not verify under the verify policy', async () => {
