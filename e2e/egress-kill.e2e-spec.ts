@@ -43,9 +43,6 @@ describe('egress killed with SIGKILL during a delivery', () => {
   });
 
   afterAll(async () => {
-    for (const child of children) {
-      child.kill('SIGKILL');
-    }
     await bus.queue('deliver').obliterate({ force: true });
     await bus.queue('events').obliterate({ force: true });
     await bus.close();
@@ -53,6 +50,15 @@ describe('egress killed with SIGKILL during a delivery', () => {
     await mongo.close();
     await Promise.all([sink.close(), dns.close()]);
     rmSync(setup.dir, { recursive: true, force: true });
+  });
+
+  // Each test starts its own workers; none may linger into the next and take its job.
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) {
+        await kill(child);
+      }
+    }
   });
 
   /** The egress worker alone, as its own process; a 3 s job lock so a lost worker's job moves on quickly. */
@@ -102,9 +108,39 @@ describe('egress killed with SIGKILL during a delivery', () => {
     return id;
   }
 
-  it('leaves the job to the next worker, which delivers the message exactly once', async () => {
+  /** Kills the process and waits until it is gone. */
+  async function kill(child: ChildProcess): Promise<void> {
+    child.kill('SIGKILL');
+    await waitFor(() => (child.exitCode !== null || child.signalCode !== null ? true : undefined), {
+      timeoutMs: 5000,
+      description: 'the killed process gone',
+    });
+  }
+
+  /** Waits for the message's final state, then for its job to complete (nothing more will be sent). */
+  async function settled(id: string): Promise<string> {
+    const messages = new MessageRepository(mongo.db);
+    const state = await waitFor(
+      async () => {
+        const m = await messages.findById(id);
+        return m !== null && m.state !== 'delivering' && m.state !== 'signed' ? m.state : undefined;
+      },
+      { timeoutMs: 45_000, intervalMs: 200, description: 'delivery by the restarted worker' },
+    );
+    await waitFor(
+      async () =>
+        (await bus.queue('deliver').getJobState(jobIds.deliver(id, 'dest.test'))) === 'completed'
+          ? true
+          : undefined,
+      { timeoutMs: 10_000, description: 'the delivery job completed' },
+    );
+    return state;
+  }
+
+  it('killed before the final dot: the next worker delivers the message once, and records the cut-off attempt', async () => {
     const messages = new MessageRepository(mongo.db);
     const id = await signedMessage();
+    sink.clear();
     // The sink holds its RCPT replies: the worker is killed in the middle of the transaction.
     sink.setDelays({ rcptMs: 5000 });
     await bus.enqueue(
@@ -118,34 +154,56 @@ describe('egress killed with SIGKILL during a delivery', () => {
       intervalMs: 50,
       description: 'the egress process connected to the MX',
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-
-    first.kill('SIGKILL');
-    await waitFor(() => (first.exitCode !== null || first.signalCode !== null ? true : undefined), {
-      timeoutMs: 5000,
-      description: 'the killed process gone',
-    });
+    await kill(first);
     sink.setDelays({});
     expect(sink.messages).toEqual([]);
     expect((await messages.findById(id))?.state).toBe('delivering');
-    expect((await messages.recipientsFor(id)).map((r) => r.state)).toEqual(['pending', 'pending']);
+    expect((await messages.recipientsFor(id)).map((r) => [r.state, r.inFlightAttempt])).toEqual([
+      ['pending', 1],
+      ['pending', 1],
+    ]);
 
     startEgress();
-    const state = await waitFor(
-      async () => {
-        const m = await messages.findById(id);
-        return m?.state === 'delivered' ? m.state : undefined;
-      },
-      { timeoutMs: 45_000, intervalMs: 200, description: 'delivery by the restarted worker' },
-    );
-    expect(state).toBe('delivered');
-    // A little longer: no second copy follows.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(await settled(id)).toBe('delivered');
     expect(sink.messages).toHaveLength(1);
     expect(sink.messages[0]?.envelope.rcptTo).toEqual(['a@dest.test', 'b@dest.test']);
-    expect((await messages.recipientsFor(id)).map((r) => [r.state, r.attempts])).toEqual([
-      ['delivered', 1],
-      ['delivered', 1],
-    ]);
+    // The cut-off attempt counts, with an unknown outcome (conservatively: it never reached DATA).
+    expect((await messages.recipientsFor(id)).map((r) => [r.state, r.attempts, r.ambiguousAttempts])).toEqual(
+      [
+        ['delivered', 2, 1],
+        ['delivered', 2, 1],
+      ],
+    );
+    expect((await messages.findById(id))?.possibleDuplicates).toBe(1);
+  }, 120_000);
+
+  it('killed after the final dot, before the reply: sent again, and the possible duplicate is recorded', async () => {
+    const messages = new MessageRepository(mongo.db);
+    const id = await signedMessage();
+    sink.clear();
+    const endsBefore = sink.dataEnds;
+    // The sink has the whole message but holds its reply: the worker dies not knowing the outcome.
+    sink.setDelays({ dataMs: 3000 });
+    await bus.enqueue(
+      'deliver',
+      { v: 1, messageId: id, domain: 'dest.test' },
+      jobIds.deliver(id, 'dest.test'),
+    );
+    const first = startEgress();
+    await waitFor(() => (sink.dataEnds > endsBefore ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      description: 'the whole message at the MX',
+    });
+    await kill(first);
+    sink.setDelays({});
+
+    startEgress();
+    expect(await settled(id)).toBe('delivered');
+    // The receiver kept the first copy too: exactly the duplicate SMTP cannot rule out (RFC 1047).
+    await sink.waitForMessages(2);
+    expect(sink.messages.map((m) => m.raw.toString().includes(`kill ${id}`))).toEqual([true, true]);
+    expect((await messages.findById(id))?.possibleDuplicates).toBe(1);
+    expect((await messages.recipientsFor(id)).map((r) => r.ambiguousAttempts)).toEqual([1, 1]);
   }, 120_000);
 });

@@ -231,6 +231,11 @@ export interface RecipientDocument {
   nextAttemptAt?: Date;
   /** Attempts whose outcome was unknown after the final `.`; each may have been a delivery. */
   ambiguousAttempts?: number;
+  /**
+   * Set while a delivery attempt (its number) is under way. Found set by a later job, the worker
+   * died mid-transaction: the outcome of that attempt is unknown.
+   */
+  inFlightAttempt?: number;
   updatedAt: Date;
 }
 

@@ -110,11 +110,50 @@ export class MessageRepository {
           updatedAt: new Date(),
           ...(result.nextAttemptAt === undefined ? {} : { nextAttemptAt: result.nextAttemptAt }),
         },
-        ...(result.nextAttemptAt === undefined ? { $unset: { nextAttemptAt: '' } } : {}),
+        $unset: { inFlightAttempt: '', ...(result.nextAttemptAt === undefined ? { nextAttemptAt: '' } : {}) },
         $inc: {
           attempts: result.attempted === false ? 0 : 1,
           ambiguousAttempts: result.ambiguous === true ? 1 : 0,
         },
+      },
+    );
+    return update.modifiedCount === 1;
+  }
+
+  /** Marks open recipients as being in delivery attempt `attempt` (see `inFlightAttempt`). */
+  async markInFlight(messageId: string, addresses: readonly string[], attempt: number): Promise<void> {
+    await this.recipients.updateMany(
+      {
+        _id: { $in: addresses.map((a) => recipientId(messageId, a)) },
+        state: { $in: ['pending', 'deferred'] },
+      },
+      { $set: { inFlightAttempt: attempt } },
+    );
+  }
+
+  /** Clears the marks of an attempt that did not happen after all (its MX was at its cap). */
+  async clearInFlight(messageId: string, addresses: readonly string[]): Promise<void> {
+    await this.recipients.updateMany(
+      { _id: { $in: addresses.map((a) => recipientId(messageId, a)) } },
+      { $unset: { inFlightAttempt: '' } },
+    );
+  }
+
+  /**
+   * An attempt a dead worker left under way: counted as an attempt with an unknown outcome, and
+   * cleared. True when this call cleared it (a concurrent job does not count it twice).
+   */
+  async recordInterrupted(messageId: string, address: string, attempt: number): Promise<boolean> {
+    const update = await this.recipients.updateOne(
+      {
+        _id: recipientId(messageId, address),
+        inFlightAttempt: attempt,
+        state: { $in: ['pending', 'deferred'] },
+      },
+      {
+        $set: { state: 'deferred', updatedAt: new Date() },
+        $unset: { inFlightAttempt: '' },
+        $inc: { attempts: 1, ambiguousAttempts: 1 },
       },
     );
     return update.modifiedCount === 1;

@@ -53,6 +53,9 @@ export interface WorkerOptions {
   lockDurationMs?: number;
 }
 
+/** How often a job may lose its worker mid-run before BullMQ fails it (a crash loop stops there). */
+export const MAX_STALLED_COUNT = 10;
+
 /** Back-off of a failed attempt: the handler's own delay (RetryLaterError), else doubling from 2 s up to 5 min. */
 export function retryDelay(attemptsMade: number, error: Error | undefined): number {
   if (error instanceof RetryLaterError) {
@@ -101,6 +104,10 @@ export function startJobWorker<K extends QueueKey>(
       connection,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      // BullMQ fails a job for good after this many stalls (its worker died while running it), and
+      // the count never resets over the job's life. Stages are idempotent, so a job whose workers
+      // were restarted a few times (deploys, node losses) must simply run again.
+      maxStalledCount: MAX_STALLED_COUNT,
       ...(options.lockDurationMs === undefined
         ? {}
         : { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs }),

@@ -76,6 +76,8 @@ export interface SmtpSink {
   setDelays(delays: SinkDelays): void;
   /** TCP connections accepted so far, and the most open at one time. */
   readonly connections: { total: number; open: number; maxOpen: number };
+  /** Messages whose final dot arrived, counted before the reply (which a delay may hold back). */
+  readonly dataEnds: number;
   /** Resolves with all messages once at least `count` arrived; rejects listing what did arrive. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   clear(): void;
@@ -92,6 +94,7 @@ class RunningSmtpSink implements SmtpSink {
   readonly rejections: SmtpRejection[] = [];
   readonly errors: Error[] = [];
   readonly connections = { total: 0, open: 0, maxOpen: 0 };
+  dataEnds = 0;
   private delays: SinkDelays = {};
   private closing: Promise<void> | undefined;
   private readonly server: SMTPServer;
@@ -232,6 +235,7 @@ class RunningSmtpSink implements SmtpSink {
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Error | null> {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
+    this.dataEnds += 1;
     const dataMs = this.delays.dataMs;
     if (dataMs !== undefined) {
       await new Promise((resolve) => setTimeout(resolve, dataMs));

@@ -141,6 +141,22 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
     expect(recipient?.attempts).toBe(deferred.length + 1);
   });
 
+  it('expires a message found long past its lifetime without another attempt', async () => {
+    const id = await egress.signedMessage(['late@notls.test'], {
+      subject: 'long overdue',
+      createdAt: new Date(Date.now() - 5 * 60_000),
+    });
+    await egress.deliver(id, 'notls.test');
+
+    expect(await egress.finalState(id)).toBe('expired');
+    expect(await egress.events(id, 'delivery.attempted')).toEqual([]);
+    const [expired] = await egress.events(id, 'delivery.expired');
+    expect(expired).toMatchObject({
+      recipient: 'late@notls.test',
+      data: { reply: '451 4.4.7 queue lifetime ended' },
+    });
+  });
+
   it('gives up on an MX that never greets after the greeting timeout, and uses the next one', async () => {
     const id = await egress.signedMessage(['a@mute.test'], { subject: 'no greeting' });
     await egress.deliver(id, 'mute.test');

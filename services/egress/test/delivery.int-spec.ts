@@ -3,6 +3,9 @@ import { SecretBox } from '@ser/security';
 import { freePort, generateSelfSignedCert, startDnsServer, startSmtpSink, waitFor } from '@ser/testing';
 import type { SmtpSink, TestDnsServer } from '@ser/testing';
 import { simpleParser } from 'mailparser';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SIGNATURE, startEgressFixture, TENANT } from './egress-fixture';
 import type { EgressFixture } from './egress-fixture';
 
@@ -15,6 +18,7 @@ describe('egress delivery', () => {
   let port: number;
   const sinks: Record<string, SmtpSink> = {};
   let egress: EgressFixture;
+  let caDir: string;
 
   const sink = (name: string): SmtpSink => {
     const found = sinks[name];
@@ -28,6 +32,10 @@ describe('egress delivery', () => {
     dns = await startDnsServer();
     port = await freePort();
     const tls = generateSelfSignedCert({ commonName: 'mx.dest.test', altNames: ['DNS:mx.dest.test'] });
+    // The smarthost's certificate is trusted (SER_EGRESS_CA_FILE): AUTH only goes to a verified server.
+    const gatewayTls = generateSelfSignedCert({ commonName: '127.0.0.18', altNames: ['IP:127.0.0.18'] });
+    caDir = mkdtempSync(join(tmpdir(), 'ser-egress-ca-'));
+    writeFileSync(join(caDir, 'ca.pem'), gatewayTls.cert);
     const hosts: Record<string, { host: string; options?: Parameters<typeof startSmtpSink>[0] }> = {
       main: { host: '127.0.0.1', options: { tls } },
       backup: { host: '127.0.0.11' },
@@ -38,7 +46,7 @@ describe('egress delivery', () => {
       slow: { host: '127.0.0.17' },
       gateway: {
         host: '127.0.0.18',
-        options: { tls, auth: { username: 'relay', password: 'gateway secret' } },
+        options: { tls: gatewayTls, auth: { username: 'relay', password: 'gateway secret' } },
       },
     };
     for (const [name, { host, options }] of Object.entries(hosts)) {
@@ -68,12 +76,14 @@ describe('egress delivery', () => {
       SER_EGRESS_DATA_TIMEOUT_MS: '1500',
       SER_EGRESS_MTA_STS_ENABLED: 'false',
       SER_EGRESS_CONCURRENCY: '10',
+      SER_EGRESS_CA_FILE: join(caDir, 'ca.pem'),
     });
   });
 
   afterAll(async () => {
     await egress?.stop();
     await Promise.all([...Object.values(sinks).map((s) => s.close()), dns?.close()]);
+    rmSync(caDir, { recursive: true, force: true });
   });
 
   afterEach(() => {
@@ -188,12 +198,17 @@ describe('egress delivery', () => {
     expect(await egress.finalState(id)).toBe('delivered');
     const [deferred] = await egress.events(id, 'delivery.deferred');
     expect(deferred?.data).toMatchObject({ reply: '451 4.3.0 Try again later', attempt: 1 });
-    const next = Date.parse(String(deferred?.data['nextAttemptAt']));
     const succeeded = await egress.events(id, 'delivery.succeeded');
     expect(succeeded).toHaveLength(1);
     expect(succeeded[0]?.data['attempt']).toBe(2);
-    // The retry waited for the schedule (1 s), not for BullMQ's default back-off.
-    expect(next - Date.parse(deferred?.at as unknown as string)).toBeGreaterThanOrEqual(900);
+    // The retry waited for the schedule (1 s), not for BullMQ's default back-off (2 s).
+    const [first, second] = await egress.events(id, 'delivery.attempted');
+    const gap = Date.parse(second?.at ?? '') - Date.parse(first?.at ?? '');
+    expect(gap).toBeGreaterThanOrEqual(900);
+    expect(gap).toBeLessThan(1900);
+    expect(Date.parse(String(deferred?.data['nextAttemptAt']))).toBeLessThanOrEqual(
+      Date.parse(second?.at ?? ''),
+    );
     expect(received('main', 'retry 451')).toHaveLength(1);
   });
 
@@ -257,6 +272,41 @@ describe('egress delivery', () => {
     expect(await egress.events(id, 'delivery.succeeded')).toHaveLength(2);
     // A policy refusal is not a bad address: not suppressed.
     expect(await new SuppressionRepository(egress.mongo.db).find(TENANT, 'policy@dest.test')).toBeNull();
+  });
+
+  it('keeps each RCPT refusal when the reply to the final dot fails the others', async () => {
+    let dataRefusals = 0;
+    sink('main').setReply((rcpt) =>
+      rcpt === 'nobody@dest.test' ? { code: 550, message: '5.1.1 no such user' } : undefined,
+    );
+    sink('main').setDataReply((m) =>
+      m.raw.toString().includes('Subject: data refused') && dataRefusals++ === 0
+        ? { code: 451, message: '4.3.0 queue full, try later' }
+        : undefined,
+    );
+    try {
+      const id = await egress.signedMessage(['nobody@dest.test', 'some@dest.test'], {
+        subject: 'data refused',
+      });
+      await egress.deliver(id, 'dest.test');
+
+      expect(await egress.finalState(id)).toBe('partially_delivered');
+      const states = Object.fromEntries(
+        (await egress.messages.recipientsFor(id)).map((r) => [r.address, [r.state, r.attempts, r.lastReply]]),
+      );
+      expect(states).toEqual({
+        // Refused at RCPT: bounced with its own reply, not deferred with the DATA reply.
+        'nobody@dest.test': ['bounced', 1, '550 5.1.1 no such user'],
+        'some@dest.test': ['delivered', 2, expect.stringMatching(/^250 /) as unknown],
+      });
+      const [deferred] = await egress.events(id, 'delivery.deferred');
+      expect(deferred).toMatchObject({
+        recipient: 'some@dest.test',
+        data: { reply: '451 4.3.0 queue full, try later' },
+      });
+    } finally {
+      sink('main').setDataReply(undefined);
+    }
   });
 
   it('bounces the recipients of a null MX domain and of a domain that does not exist', async () => {
@@ -341,6 +391,13 @@ describe('egress delivery', () => {
       await egress.deliver(id, 'customer.test');
       expect(await egress.finalState(id)).toBe('delivered');
       expect(received('gateway', 'via gateway')[0]).toMatchObject({ authUser: 'relay', tls: true });
+      const [attempt] = await egress.events(id, 'delivery.attempted');
+      // The route asked for `require`; with AUTH the certificate must verify as well.
+      expect(attempt?.data).toMatchObject({
+        route: 'smarthost',
+        tlsPolicy: 'verify',
+        tls: { authorized: true },
+      });
 
       await egress.setTenant({ routes: [route('wrong secret')] });
       const refused = await egress.signedMessage(['b@customer.test'], { subject: 'bad auth' });

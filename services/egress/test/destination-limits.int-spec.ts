@@ -151,6 +151,19 @@ describe('DestinationLimits (shared by egress replicas through Redis)', () => {
       expect(await other.takeMessage('one.test')).toEqual({ allowed: true });
     });
 
+    it('takes back a message that was not sent, so it does not use up the window', async () => {
+      const [a, b] = twoReplicas({ SER_EGRESS_DOMAIN_RATE_PER_MINUTE: '1' });
+      expect(await a.takeMessage('back.test')).toEqual({ allowed: true });
+      expect((await b.takeMessage('back.test')).allowed).toBe(false);
+      await a.returnMessage('back.test');
+      expect(await b.takeMessage('back.test')).toEqual({ allowed: true });
+      // Returning to an empty window counts nothing below zero.
+      await a.returnMessage('fresh.test');
+      await a.returnMessage('fresh.test');
+      expect(await b.takeMessage('fresh.test')).toEqual({ allowed: true });
+      expect((await a.takeMessage('fresh.test')).allowed).toBe(false);
+    });
+
     it('never refuses when the rate is 0 (unlimited)', async () => {
       const [a, b] = twoReplicas({ SER_EGRESS_DOMAIN_RATE_PER_MINUTE: '0' });
       for (let i = 0; i < 20; i++) {

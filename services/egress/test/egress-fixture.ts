@@ -39,6 +39,8 @@ export interface SignedMessageOptions {
   mailFrom?: string;
   body?: string;
   signing?: Pick<MessageDocument, 'dkim' | 'unsigned'>;
+  /** When the message was accepted (default now). */
+  createdAt?: Date;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function startEgressFixture(overrides: Record<string, string>): Pro
         options.body ??
         `From: billing@acme.test\r\nTo: ${rcptTo.join(', ')}\r\nSubject: ${subject}\r\nMessage-ID: <${id}@acme.test>\r\n\r\n.leading dot\r\nbody\r\n`;
       await new GridFsMessageStore(mongo.db).put(id, Readable.from([Buffer.from(body)]), {});
-      const now = new Date();
+      const now = options.createdAt ?? new Date();
       await messages.create({
         _id: id,
         tenantId: TENANT,

@@ -1,7 +1,7 @@
 import type { RelayConfig } from '@ser/config';
 import type { EventType } from '@ser/contracts';
 import { MessageRepository, SuppressionRepository, TenantConfigRepository } from '@ser/data';
-import type { MessageDocument, RecipientDocument, TenantDocument } from '@ser/data';
+import type { MessageDocument, RecipientDocument, RecipientResult, TenantDocument } from '@ser/data';
 import type { EventPublisher, JobContext } from '@ser/queue';
 import { RetryLaterError } from '@ser/queue';
 import { CONFIG, EVENTS } from '@ser/runtime';
@@ -10,10 +10,14 @@ import { DsnSender } from '../bounces/dsn-sender';
 import type { DsnRecipient } from '../bounces/dsn-sender';
 import { DestinationLimits } from '../limits/destination-limits';
 import { DeliveryTransport } from './delivery-transport';
+import type { RecipientOutcome } from './delivery-transport';
 import { finalMessageState } from './final-state';
 import { isHardBounce, resultOf } from './outcomes';
 import { nextAttempt } from './retry-schedule';
 import type { RetryPolicy } from './retry-schedule';
+
+/** How late past the queue lifetime a job may still make its last attempt. */
+const EXPIRY_GRACE_MS = 60_000;
 
 /** Delay before a job that found its destination busy (connection cap, rate limit) looks again. */
 const BUSY_RETRY_MS = 1000;
@@ -63,7 +67,15 @@ export class DeliverMessageUseCase {
     let open = (await this.messages.recipientsFor(messageId, domain)).filter(
       (r) => r.state === 'pending' || r.state === 'deferred',
     );
+    open = await this.recoverInterrupted(message, open, context);
     open = await this.dropSuppressed(message, open);
+    const overdueMs = Date.now() - (message.createdAt.getTime() + this.retry.maxAgeMs);
+    if (open.length > 0 && overdueMs > EXPIRY_GRACE_MS) {
+      // Long out of time (the job kept waiting for a busy destination, say): no attempt now. The
+      // retry scheduled at the deadline itself still makes its last attempt.
+      await this.expire(message, tenant, open);
+      open = [];
+    }
     if (open.length > 0) {
       const rate = await this.limits.takeMessage(domain);
       if (!rate.allowed) {
@@ -86,13 +98,12 @@ export class DeliverMessageUseCase {
     context: JobContext,
   ): Promise<void> {
     const attempt = Math.max(...open.map((r) => r.attempts)) + 1;
-    const outcome = await this.transport.deliver(
-      message,
-      tenant,
-      domain,
-      open.map((r) => r.address),
-    );
+    const addresses = open.map((r) => r.address);
+    await this.messages.markInFlight(message._id, addresses, attempt);
+    const outcome = await this.transport.deliver(message, tenant, domain, addresses);
     if (outcome.kind === 'capped') {
+      await this.limits.returnMessage(domain);
+      await this.messages.clearInFlight(message._id, addresses);
       context.logger.info(
         { code: 'EGRESS_MX_CONNECTIONS_CAPPED', host: outcome.host },
         'MX at its connection cap; later',
@@ -100,12 +111,16 @@ export class DeliverMessageUseCase {
       await context.defer(BUSY_RETRY_MS + Math.random() * 2 * BUSY_RETRY_MS);
       return;
     }
-    for (const [index, connection] of outcome.attempts.entries()) {
-      await this.publish(message, 'delivery.attempted', `${domain}.${attempt}.${index}`, undefined, {
-        domain,
-        attempt,
-        ...connection,
-      });
+    // The ledger first: the sooner a 250 is recorded, the smaller the window in which a crash
+    // would send the message again.
+    const now = new Date();
+    const next = nextAttempt(this.retry, attempt, message.createdAt, now);
+    const recorded: { recipient: string; reply: RecipientOutcome; result: RecipientResult }[] = [];
+    for (const [recipient, reply] of outcome.replies) {
+      const result = resultOf(reply, next, outcome.ambiguous);
+      if (await this.messages.recordRecipient(message._id, recipient, result)) {
+        recorded.push({ recipient, reply, result });
+      }
     }
     if (outcome.ambiguous) {
       await this.messages.countPossibleDuplicate(message._id);
@@ -114,18 +129,20 @@ export class DeliverMessageUseCase {
         'no reply after the final dot; retrying',
       );
     }
-    const now = new Date();
-    const next = nextAttempt(this.retry, attempt, message.createdAt, now);
+    for (const [index, connection] of outcome.attempts.entries()) {
+      const { at, ...data } = connection;
+      await this.publish(
+        message,
+        'delivery.attempted',
+        `${domain}.${attempt}.${index}`,
+        undefined,
+        { domain, attempt, ...data },
+        at,
+      );
+    }
     const failed: DsnRecipient[] = [];
     let retryAt: Date | undefined;
-    for (const [recipient, reply] of outcome.replies) {
-      const result = resultOf(reply, next, outcome.ambiguous);
-      if (result.state === 'deferred') {
-        retryAt = result.nextAttemptAt;
-      }
-      if (!(await this.messages.recordRecipient(message._id, recipient, result))) {
-        continue;
-      }
+    for (const { recipient, reply, result } of recorded) {
       const type: EventType =
         `delivery.${result.state === 'delivered' ? 'succeeded' : result.state}` as EventType;
       await this.publish(message, type, `${recipient}.${attempt}`, recipient, {
@@ -151,11 +168,97 @@ export class DeliverMessageUseCase {
     if (failed.length > 0 && tenant?.dsn === true) {
       await this.dsn.send(message, failed);
     }
+    for (const { result } of recorded) {
+      if (result.nextAttemptAt !== undefined && (retryAt === undefined || result.nextAttemptAt < retryAt)) {
+        retryAt = result.nextAttemptAt;
+      }
+    }
+    if (retryAt === undefined && recorded.length < outcome.replies.size) {
+      // Another job recorded these recipients meanwhile; the ledger decides what is left.
+      retryAt = (await this.messages.recipientsFor(message._id, domain)).find(
+        (r) => r.state === 'deferred',
+      )?.nextAttemptAt;
+    }
     if (retryAt !== undefined) {
       throw new RetryLaterError(
         `recipients of ${domain} deferred`,
         Math.max(0, retryAt.getTime() - Date.now()),
       );
+    }
+  }
+
+  /**
+   * Recipients a dead worker left in the middle of an attempt (SIGKILL, a lost node): whether the
+   * receiver got the message is unknown, so the attempt counts as ambiguous (a possible duplicate,
+   * counted conservatively: the worker may have died before DATA), and delivery goes on.
+   */
+  private async recoverInterrupted(
+    message: MessageDocument,
+    open: RecipientDocument[],
+    context: JobContext,
+  ): Promise<RecipientDocument[]> {
+    const interrupted = open.filter((r) => r.inFlightAttempt !== undefined);
+    let counted = false;
+    for (const recipient of interrupted) {
+      const attempt = recipient.inFlightAttempt ?? 0;
+      if (!(await this.messages.recordInterrupted(message._id, recipient.address, attempt))) {
+        continue;
+      }
+      if (!counted) {
+        counted = true;
+        await this.messages.countPossibleDuplicate(message._id);
+        context.logger.warn(
+          { code: 'EGRESS_ATTEMPT_INTERRUPTED', attempt },
+          'an earlier attempt was cut off; outcome unknown',
+        );
+      }
+      const reply =
+        '451 4.4.2 delivery interrupted: the worker stopped during the transaction; outcome unknown';
+      await this.publish(message, 'delivery.deferred', `${recipient.address}.${attempt}`, recipient.address, {
+        reply,
+        attempt,
+        ambiguous: true,
+      });
+    }
+    return interrupted.length === 0
+      ? open
+      : (await this.messages.recipientsFor(message._id, open[0]?.domain)).filter(
+          (r) => r.state === 'pending' || r.state === 'deferred',
+        );
+  }
+
+  /** Open recipients whose queue lifetime ended before an attempt could be made. */
+  private async expire(
+    message: MessageDocument,
+    tenant: TenantDocument | null,
+    open: RecipientDocument[],
+  ): Promise<void> {
+    const failed: DsnRecipient[] = [];
+    for (const recipient of open) {
+      const reply = `451 4.4.7 queue lifetime ended${recipient.lastReply === undefined ? '' : `; last reply: ${recipient.lastReply}`}`;
+      if (
+        !(await this.messages.recordRecipient(message._id, recipient.address, {
+          state: 'expired',
+          reply,
+          attempted: false,
+        }))
+      ) {
+        continue;
+      }
+      await this.publish(
+        message,
+        'delivery.expired',
+        `${recipient.address}.${recipient.attempts}`,
+        recipient.address,
+        {
+          reply,
+          attempt: recipient.attempts,
+        },
+      );
+      failed.push({ address: recipient.address, reply, lastAttemptAt: recipient.updatedAt, expired: true });
+    }
+    if (failed.length > 0 && tenant?.dsn === true) {
+      await this.dsn.send(message, failed);
     }
   }
 
@@ -214,6 +317,7 @@ export class DeliverMessageUseCase {
     idSuffix: string,
     recipient: string | undefined,
     data: Record<string, unknown>,
+    at?: string,
   ): Promise<void> {
     await this.events.publish({
       id: `${message._id}.${type}.${idSuffix}`,
@@ -222,6 +326,7 @@ export class DeliverMessageUseCase {
       appId: message.appId,
       messageId: message._id,
       ...(recipient === undefined ? {} : { recipient }),
+      ...(at === undefined ? {} : { at }),
       data,
     });
   }

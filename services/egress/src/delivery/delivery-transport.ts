@@ -20,10 +20,14 @@ import { SmtpConnectionPool } from '../smtp/connection-pool';
 import { inspectEightBit, needsSmtpUtf8 } from '../smtp/eight-bit';
 import type { EightBitContent } from '../smtp/eight-bit';
 import { SmtpSessionError } from '../smtp/smtp-session';
-import type { Reply, SmtpEndpoint, TlsInfo } from '../smtp/smtp-session';
+import type { SmtpSession } from '../smtp/smtp-session';
+import type { Reply, SmtpEndpoint, TlsInfo, TransactionReplies } from '../smtp/smtp-session';
+import type { SessionLease } from '../smtp/connection-pool';
 
 /** What one connection attempt did; each becomes a `delivery.attempted` event. */
 export interface ConnectionAttempt {
+  /** When the connection attempt started (the event's time). */
+  at: string;
   route: 'mx' | 'smarthost';
   host: string;
   ip: string;
@@ -105,12 +109,15 @@ export class DeliveryTransport {
     if ('code' in destination) {
       return all(destination);
     }
-    const pool = tenant?.sourceAddresses ?? this.config.SER_EGRESS_SOURCE_ADDRESSES;
+    const pool =
+      tenant?.sourceAddresses !== undefined && tenant.sourceAddresses.length > 0
+        ? tenant.sourceAddresses
+        : this.config.SER_EGRESS_SOURCE_ADDRESSES;
     let replies = new Map<string, RecipientOutcome>(
       recipients.map((r) => [r, { code: 451, text: `4.4.4 no reachable host for ${domain}` }]),
     );
     const attempts: ConnectionAttempt[] = [];
-    let content: EightBitContent | undefined;
+    const content: { value?: EightBitContent } = {};
     for (const host of destination.hosts) {
       for (const ip of host.addresses) {
         const source = sourceAddressFor(pool, ip, message._id);
@@ -125,106 +132,160 @@ export class DeliveryTransport {
           ...(source === undefined ? {} : { localAddress: source }),
           ...(destination.auth === undefined ? {} : { auth: destination.auth }),
         };
-        const started = Date.now();
-        const attempt = (fields: Partial<ConnectionAttempt>): ConnectionAttempt => ({
-          route: destination.route,
-          host: host.name,
-          ip,
-          port: destination.port,
-          ...(source === undefined ? {} : { sourceAddress: source }),
-          tlsPolicy: destination.tls,
-          tls: null,
-          reused: false,
-          replies: [],
-          ambiguous: false,
-          durationMs: Date.now() - started,
-          ...fields,
-        });
-        let lease;
-        try {
-          lease = await this.pool.acquire(endpoint);
-        } catch (error) {
-          if (!(error instanceof SmtpSessionError)) {
-            throw error;
-          }
-          attempts.push(attempt({ replies: [{ code: error.reply.code, text: error.reply.text }] }));
-          // Until a host answers, the last failure is what every recipient gets.
-          replies = new Map(recipients.map((r) => [r, { ...error.reply, remoteMta: host.name }]));
-          continue;
-        }
-        if (lease === 'capped') {
+        const outcome = await this.tryEndpoint(message, recipients, destination, endpoint, attempts, content);
+        if (outcome.kind === 'capped') {
           if (attempts.length === 0) {
-            return { kind: 'capped', host: host.name };
+            return outcome;
           }
           continue;
         }
-        const session = lease.session;
-        const tls = session.tls ?? null;
-        const mtaSts =
-          destination.mtaSts === undefined
-            ? undefined
-            : {
-                mode: destination.mtaSts.mode,
-                mxMatched: mxMatches(destination.mtaSts.mx, host.name),
-                ...(tls === null ? {} : { tlsAuthorized: tls.authorized }),
-              };
-        const mailFrom = message.envelope.mailFrom;
-        let refusal: Reply | undefined;
-        if (!session.supports('SMTPUTF8') || !session.supports('8BITMIME')) {
-          content ??= await inspectEightBit(this.store.open(message._id));
-          refusal = unsupported(session.supports('SMTPUTF8'), session.supports('8BITMIME'), content, [
-            wireAddress(mailFrom),
-            ...recipients.map(wireAddress),
-          ]);
-        }
-        if (refusal !== undefined) {
-          await lease.release(true);
-          replies = new Map(recipients.map((r) => [r, { ...refusal, remoteMta: host.name }]));
-          attempts.push(
-            attempt({
-              tls,
-              ...(mtaSts === undefined ? {} : { mtaSts }),
-              reused: lease.reused,
-              replies: [refusal],
-            }),
-          );
-          return { kind: 'done', replies, attempts, ambiguous: false };
-        }
-        const wire = new Map(recipients.map((r) => [wireAddress(r), r]));
-        const result = await session.send(
-          {
-            from: wireAddress(mailFrom),
-            to: [...wire.keys()],
-            size: message.size,
-            eightBit: session.supports('8BITMIME'),
-          },
-          this.raw(message),
-        );
-        await lease.release(!result.ambiguous && !session.closed);
-        replies = new Map(
-          [...result.recipients].map(([r, reply]) => [wire.get(r) ?? r, { ...reply, remoteMta: host.name }]),
-        );
-        attempts.push(
-          attempt({
-            tls,
-            ...(mtaSts === undefined ? {} : { mtaSts }),
-            reused: lease.reused,
-            replies: [...result.recipients].map(([recipient, r]) => ({
-              recipient,
-              code: r.code,
-              text: r.text,
-            })),
-            ambiguous: result.ambiguous,
-          }),
-        );
-        // Replies from the server decide this attempt; a lost connection tries the next address,
+        replies = outcome.replies;
+        // Replies from the server decide this attempt; a failed connection tries the next address,
         // unless the message may already have arrived (never send it to a second host).
-        if (result.serverReplied || result.ambiguous) {
-          return { kind: 'done', replies, attempts, ambiguous: result.ambiguous };
+        if (outcome.kind === 'decided') {
+          return { kind: 'done', replies, attempts, ambiguous: outcome.ambiguous };
         }
       }
     }
     return { kind: 'done', replies, attempts, ambiguous: false };
+  }
+
+  /**
+   * One address: a connection (pooled, or new; again in plain text when opportunistic STARTTLS
+   * fails, and again on a new connection when a reused one turns out dead), then the transaction.
+   */
+  private async tryEndpoint(
+    message: MessageDocument,
+    recipients: string[],
+    destination: Destination,
+    first: SmtpEndpoint,
+    attempts: ConnectionAttempt[],
+    content: { value?: EightBitContent },
+  ): Promise<
+    | { kind: 'capped'; host: string }
+    | { kind: 'failed'; replies: Map<string, RecipientOutcome> }
+    | { kind: 'decided'; replies: Map<string, RecipientOutcome>; ambiguous: boolean }
+  > {
+    let endpoint = first;
+    let retriedReused = false;
+    for (;;) {
+      const started = Date.now();
+      const attempt = (fields: Partial<ConnectionAttempt>): ConnectionAttempt => ({
+        at: new Date(started).toISOString(),
+        route: destination.route,
+        host: endpoint.host,
+        ip: endpoint.address,
+        port: endpoint.port,
+        ...(endpoint.localAddress === undefined ? {} : { sourceAddress: endpoint.localAddress }),
+        tlsPolicy: endpoint.tls,
+        tls: null,
+        reused: false,
+        replies: [],
+        ambiguous: false,
+        durationMs: Date.now() - started,
+        ...fields,
+      });
+      const all = (reply: Reply): Map<string, RecipientOutcome> =>
+        new Map(recipients.map((r) => [r, { ...reply, remoteMta: endpoint.host }]));
+      let lease: SessionLease | 'capped';
+      try {
+        lease = await this.pool.acquire(endpoint);
+      } catch (error) {
+        if (!(error instanceof SmtpSessionError)) {
+          throw error;
+        }
+        attempts.push(attempt({ replies: [{ code: error.reply.code, text: error.reply.text }] }));
+        // Opportunistic TLS that fails its handshake falls back to plain text, as STARTTLS is optional.
+        if (endpoint.tls === 'opportunistic' && error.reply.text.startsWith('4.7.5')) {
+          endpoint = { ...endpoint, tls: 'none' };
+          continue;
+        }
+        return { kind: 'failed', replies: all(error.reply) };
+      }
+      if (lease === 'capped') {
+        return { kind: 'capped', host: endpoint.host };
+      }
+      const session = lease.session;
+      const tls = session.tls ?? null;
+      const mtaSts =
+        destination.mtaSts === undefined
+          ? undefined
+          : {
+              mode: destination.mtaSts.mode,
+              mxMatched: mxMatches(destination.mtaSts.mx, endpoint.host),
+              ...(tls === null ? {} : { tlsAuthorized: tls.authorized }),
+            };
+      const seen = { tls, ...(mtaSts === undefined ? {} : { mtaSts }), reused: lease.reused };
+      let result: TransactionReplies;
+      const wire = new Map(recipients.map((r) => [wireAddress(r), r]));
+      try {
+        const refusal = await this.refusal(message, recipients, session, content);
+        if (refusal !== undefined) {
+          void lease.release(true);
+          attempts.push(attempt({ ...seen, replies: [refusal] }));
+          return { kind: 'decided', replies: all(refusal), ambiguous: false };
+        }
+        result = await session.send(
+          {
+            from: wireAddress(message.envelope.mailFrom),
+            to: [...wire.keys()],
+            // SIZE counts what is sent: the signature headers too.
+            size: message.size + Buffer.byteLength(message.dkim?.headers ?? ''),
+            eightBit: session.supports('8BITMIME'),
+          },
+          this.raw(message),
+        );
+      } catch (error) {
+        // A slot must never stay taken: the lease goes back whatever failed.
+        void lease.release(false);
+        throw error;
+      }
+      // Not awaited: the RSET of a reused connection must not delay recording the replies.
+      void lease.release(!result.ambiguous && !session.closed);
+      attempts.push(
+        attempt({
+          ...seen,
+          replies: [...result.recipients].map(([recipient, r]) => ({
+            recipient,
+            code: r.code,
+            text: r.text,
+          })),
+          ambiguous: result.ambiguous,
+        }),
+      );
+      const replies = new Map(
+        [...result.recipients].map(([r, reply]) => [
+          wire.get(r) ?? r,
+          { ...reply, remoteMta: endpoint.host },
+        ]),
+      );
+      if (result.serverReplied || result.ambiguous) {
+        return { kind: 'decided', replies, ambiguous: result.ambiguous };
+      }
+      // A pooled connection the server had closed meanwhile: once more on a new one.
+      if (lease.reused && !retriedReused) {
+        retriedReused = true;
+        continue;
+      }
+      return { kind: 'failed', replies };
+    }
+  }
+
+  /** A receiver that lacks an extension the message needs: the permanent reply, else undefined. */
+  private async refusal(
+    message: MessageDocument,
+    recipients: string[],
+    session: SmtpSession,
+    content: { value?: EightBitContent },
+  ): Promise<Reply | undefined> {
+    if (session.supports('SMTPUTF8') && session.supports('8BITMIME')) {
+      return undefined;
+    }
+    content.value ??= await inspectEightBit(this.store.open(message._id));
+    return unsupported(session.supports('SMTPUTF8'), session.supports('8BITMIME'), content.value, [
+      wireAddress(message.envelope.mailFrom),
+      ...recipients.map(wireAddress),
+    ]);
   }
 
   /** Where mail for the domain goes: the tenant's smarthost route, else the MX hosts; or a reply for all. */
@@ -287,7 +348,8 @@ export class DeliveryTransport {
       route: 'smarthost',
       hosts: [{ name: route.host, preference: 0, addresses }],
       port: route.port,
-      tls: route.tls,
+      // A password goes only to a server that proves who it is.
+      tls: auth === undefined ? route.tls : stricter(route.tls, 'verify'),
       ...(auth === undefined ? {} : { auth }),
     };
   }

@@ -48,6 +48,8 @@ declare module 'ioredis' {
     serEgressSlotCount(key: string): Result<number, Context>;
     /** Defined by DestinationLimits; -1 when counted, else the ms until the window ends. */
     serEgressRateTake(key: string, limit: number, windowMs: number): Result<number, Context>;
+    /** Defined by DestinationLimits; takes one message back from a window that still counts it. */
+    serEgressRateReturn(key: string): Result<number, Context>;
   }
 }
 
@@ -95,6 +97,12 @@ if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return -1
 `;
 
+// Only while the window lives and counts something: a returned message never makes a window.
+const RATE_RETURN_LUA = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+`;
+
 /**
  * Per-MX connection caps and per-recipient-domain message rates, shared by every egress replica
  * through Redis.
@@ -136,6 +144,7 @@ export class DestinationLimits {
     this.redis.defineCommand('serEgressSlotRefresh', { numberOfKeys: 1, lua: REFRESH_LUA });
     this.redis.defineCommand('serEgressSlotCount', { numberOfKeys: 1, lua: COUNT_LUA });
     this.redis.defineCommand('serEgressRateTake', { numberOfKeys: 1, lua: RATE_LUA });
+    this.redis.defineCommand('serEgressRateReturn', { numberOfKeys: 1, lua: RATE_RETURN_LUA });
   }
 
   /**
@@ -168,6 +177,15 @@ export class DestinationLimits {
       this.redis.serEgressRateTake(this.key('domain-rate', name), limit, RATE_WINDOW_MS),
     );
     return reply < 0 ? { allowed: true } : { allowed: false, retryInMs: Math.max(1, reply) };
+  }
+
+  /** Gives back a message counted by `takeMessage` that was not sent after all (its MX was at its cap). */
+  async returnMessage(domain: string): Promise<void> {
+    if (this.config.SER_EGRESS_DOMAIN_RATE_PER_MINUTE === 0) {
+      return;
+    }
+    const name = normalize(domain);
+    await this.ask({ domain: name }, () => this.redis.serEgressRateReturn(this.key('domain-rate', name)));
   }
 
   /** The number of open connection slots to a host across replicas (for tests and metrics). */

@@ -1,5 +1,6 @@
 import type { TlsPolicyName } from '@ser/config';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
@@ -162,13 +163,24 @@ export class SmtpSession {
       }
     } catch (error) {
       this.close();
-      throw toSessionError(error as NodemailerError);
+      const failure = toSessionError(error as NodemailerError);
+      // A 5xx greeting or EHLO refuses the connection, not the message (a blocklist, a busy
+      // server): like a refused connection it is temporary, and the next MX may take the mail.
+      if (failure.reply.code >= 500) {
+        throw new SmtpSessionError(
+          failure.message,
+          { code: 451, text: `4.4.2 refused at connection: ${failure.reply.code} ${failure.reply.text}` },
+          true,
+        );
+      }
+      throw failure;
     }
   }
 
   /**
    * One transaction. The message is normalised to CRLF line ends on the way (nodemailer dot-stuffs
-   * it), so no bare CR or LF reaches the receiver.
+   * it), so no bare CR or LF reaches the receiver. Each recipient gets its own RCPT reply when the
+   * server refused it there, else the reply to the final `.` (or the failure standing for one).
    */
   async send(
     envelope: { from: string; to: string[]; size?: number; eightBit: boolean },
@@ -181,6 +193,9 @@ export class SmtpSession {
       sent = true;
     });
     message.on('error', (error) => body.destroy(error));
+    // The reply to the final dot may take 10 minutes (RFC 5321 §4.5.3.2.6), longer than a command.
+    const socket = this.connection._socket as Socket | undefined;
+    socket?.setTimeout(this.options.timeouts.dataMs);
     const timer = setTimeout(
       () => this.fail(Object.assign(new Error('data timeout'), { code: 'ETIMEDOUT' })),
       this.options.timeouts.dataMs,
@@ -208,24 +223,49 @@ export class SmtpSession {
       }
       return { recipients, ambiguous: false, serverReplied: true };
     } catch (error) {
-      const failure = error as NodemailerError & { rejectedErrors?: NodemailerError[] };
-      const recipients = new Map<string, Reply>();
-      for (const rejected of failure.rejectedErrors ?? []) {
-        recipients.set(rejected.recipient ?? '', replyOf(rejected));
-      }
-      const reply = replyOf(failure);
-      // No reply to the final dot: the receiver may have taken the message (RFC 1047).
-      const ambiguous = sent && failure.responseCode === undefined;
-      for (const address of envelope.to) {
-        if (!recipients.has(address)) {
-          recipients.set(address, reply);
-        }
-      }
-      const serverReplied = failure.responseCode !== undefined || (failure.rejectedErrors ?? []).length > 0;
-      return { recipients, ambiguous, serverReplied };
+      return this.failedTransaction(error as NodemailerError, envelope.to, sent);
     } finally {
       clearTimeout(timer);
+      if (!this.closed) {
+        socket?.setTimeout(this.options.timeouts.commandMs);
+      }
+      if (!sent) {
+        body.destroy();
+        message.destroy();
+      }
     }
+  }
+
+  private failedTransaction(failure: NodemailerError, to: string[], sent: boolean): TransactionReplies {
+    // nodemailer keeps the RCPT refusals on its envelope; only the all-refused error carries them.
+    const state = (
+      this.connection as unknown as { _envelope?: { to?: string[]; rejectedErrors?: NodemailerError[] } }
+    )._envelope;
+    const sameTransaction = state?.to !== undefined && state.to.join('\n') === to.join('\n');
+    const refusals =
+      (failure as { rejectedErrors?: NodemailerError[] }).rejectedErrors ??
+      (sameTransaction ? (state.rejectedErrors ?? []) : []);
+    const recipients = new Map<string, Reply>();
+    for (const rejected of refusals) {
+      recipients.set(rejected.recipient ?? '', replyOf(rejected));
+    }
+    const size =
+      failure.code === 'EMESSAGE' && failure.responseCode === undefined && /size/i.test(failure.message);
+    const reply: Reply = size
+      ? { code: 552, text: '5.3.4 message larger than the receiver accepts (SIZE)' }
+      : replyOf(failure);
+    for (const address of to) {
+      if (!recipients.has(address)) {
+        recipients.set(address, reply);
+      }
+    }
+    const serverReplied = failure.responseCode !== undefined || refusals.length > 0 || size;
+    // Without a reply the connection's state is unknown (mid-DATA, say): it carries nothing more.
+    if (failure.responseCode === undefined) {
+      this.close();
+    }
+    // The whole message went out and no reply came: the receiver may have taken it (RFC 1047).
+    return { recipients, ambiguous: sent && failure.responseCode === undefined, serverReplied };
   }
 
   /** RSET between transactions on a reused connection. */
