@@ -43,6 +43,7 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
         'DNS:mta-sts.sts.test',
         'DNS:mta-sts.stsbad.test',
         'DNS:mta-sts.ststesting.test',
+        'DNS:mta-sts.stsuntrusted.test',
       ],
     });
     const other = generateSelfSignedCert({ commonName: 'mx.other.test', altNames: ['DNS:mx.other.test'] });
@@ -77,6 +78,7 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
     mx('sts.test', 'mx.sts.test', '127.0.0.33');
     mx('stsbad.test', 'mx.stsbad.test', '127.0.0.33');
     mx('ststesting.test', 'mx.ststesting.test', '127.0.0.32');
+    mx('stsuntrusted.test', 'mx.stsuntrusted.test', '127.0.0.32');
     mx('private.test', 'mx.private.test', '127.0.0.33');
     dns.set('mute.test', 'MX', [
       { preference: 10, exchange: 'mx1.mute.test' },
@@ -88,6 +90,7 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
       ['sts.test', policy('enforce', 'mx.sts.test')],
       ['stsbad.test', policy('enforce', 'mx.elsewhere.test')],
       ['ststesting.test', policy('testing', 'mx.elsewhere.test')],
+      ['stsuntrusted.test', policy('enforce', 'mx.stsuntrusted.test')],
     ] as const) {
       dns.set(`_mta-sts.${domain}`, 'TXT', ['v=STSv1; id=20261129;']);
       dns.set(`mta-sts.${domain}`, 'A', ['127.0.0.1']);
@@ -208,6 +211,17 @@ describe('egress TLS policy, MTA-STS, expiry and private addresses', () => {
       /^451 4\.7\.5 MTA-STS policy of stsbad\.test/,
     );
     expect(await egress.events(id, 'delivery.attempted')).toEqual([]);
+  });
+
+  it('refuses to deliver under an MTA-STS enforce policy when the listed MX has no valid certificate', async () => {
+    const id = await egress.signedMessage(['a@stsuntrusted.test'], { subject: 'sts untrusted' });
+    await egress.deliver(id, 'stsuntrusted.test');
+
+    expect(await egress.finalState(id)).toBe('expired');
+    expect(untrusted.messages.filter((m) => m.raw.includes('Subject: sts untrusted'))).toEqual([]);
+    const [attempt] = await egress.events(id, 'delivery.attempted');
+    expect(attempt?.data).toMatchObject({ host: 'mx.stsuntrusted.test', tlsPolicy: 'verify' });
+    expect((attempt?.data['replies'] as { text: string }[])[0]?.text).toMatch(/^4\.7\.5 /);
   });
 
   it('delivers under an MTA-STS testing policy and records what enforce would have refused', async () => {
