@@ -136,6 +136,8 @@ const schema = {
     .optional()
     .transform((s, ctx) => parseAddresses(s, ctx)),
   SER_EGRESS_SUPPRESSION_DAYS: z.coerce.number().int().min(0).default(30),
+  SER_EGRESS_RECONCILE_INTERVAL_MS: positiveInt.default(300_000),
+  SER_EGRESS_RECONCILE_GRACE_MS: positiveInt.default(600_000),
   SER_REPORTING_CONCURRENCY: positiveInt.default(16),
   SER_ADMIN_HOST: z.string().default('0.0.0.0'),
   SER_ADMIN_PORT: port.default(8080),

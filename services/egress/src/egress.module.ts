@@ -6,6 +6,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { DsnSender } from './bounces/dsn-sender';
 import { DeliverMessageUseCase } from './delivery/deliver-message.use-case';
+import { DeliveryReconciler } from './delivery/delivery-reconciler';
 import { DeliveryTransport } from './delivery/delivery-transport';
 import { DnsClient } from './dns/dns-client';
 import { MxResolver } from './dns/mx-resolver';
@@ -35,6 +36,7 @@ export class EgressModule {
         DsnSender,
         DeliverMessageUseCase,
         DeliverMessageProcessor,
+        DeliveryReconciler,
       ],
     };
   }

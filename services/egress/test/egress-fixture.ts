@@ -31,6 +31,8 @@ export interface EgressFixture {
   /** The message's events of one type (the events queue is projected by the reporting service; here it is read raw). */
   events(messageId: string, type?: string): Promise<RelayEvent[]>;
   setTenant(fields: Partial<TenantDocument>): Promise<void>;
+  /** A provider of the running egress service. */
+  get<T>(type: new (...args: never[]) => T): T;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,11 @@ export async function startEgressFixture(overrides: Record<string, string>): Pro
         .map((job) => job.data as RelayEvent)
         .filter((e) => e.messageId === messageId && (type === undefined || e.type === type))
         .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
+    },
+    get<T>(type: new (...args: never[]) => T): T {
+      const context = running.contexts.get('egress');
+      if (context === undefined) throw new Error('egress is not running');
+      return context.get(type);
     },
     async setTenant(fields) {
       await mongo.db.collection<TenantDocument>('tenants').updateOne({ _id: TENANT }, { $set: fields });
