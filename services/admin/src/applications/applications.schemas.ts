@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { futureDateTime } from '../http/future-date-time';
 import { scanPolicy, scanPolicyPatch } from '../settings/scan-policy';
 import { domainName } from '../tenants/tenant-admin.schemas';
 import {
@@ -54,11 +55,7 @@ export type UpdateApplicationInput = z.infer<typeof updateApplicationSchema>;
 
 export const createCredentialSchema = z
   .object({
-    expiresAt: z.iso
-      .datetime({ offset: true, error: 'expected an ISO 8601 date-time with Z or an offset' })
-      .transform((value) => new Date(value))
-      .refine((date) => date.getTime() > Date.now(), 'must be in the future')
-      .optional(),
+    expiresAt: futureDateTime.optional(),
   })
   .strict();
 export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;

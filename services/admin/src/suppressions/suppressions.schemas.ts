@@ -1,5 +1,6 @@
 import { isDeliverableAddress } from '@ser/mail';
 import { z } from 'zod';
+import { futureDateTime } from '../http/future-date-time';
 
 export const SUPPRESSIONS_PAGE_DEFAULT = 50;
 export const SUPPRESSIONS_PAGE_MAX = 200;
@@ -18,11 +19,7 @@ export const suppressedAddress = z
 export const createSuppressionSchema = z
   .object({
     address: suppressedAddress,
-    expiresAt: z.iso
-      .datetime({ offset: true, error: 'expected an ISO 8601 date-time with Z or an offset' })
-      .transform((value) => new Date(value))
-      .refine((date) => date.getTime() > Date.now(), 'must be in the future')
-      .optional(),
+    expiresAt: futureDateTime.optional(),
   })
   .strict();
 export type CreateSuppressionInput = z.infer<typeof createSuppressionSchema>;
