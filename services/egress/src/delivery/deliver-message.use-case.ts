@@ -10,7 +10,7 @@ import { DsnSender } from '../bounces/dsn-sender';
 import type { DsnRecipient } from '../bounces/dsn-sender';
 import { DestinationLimits } from '../limits/destination-limits';
 import { DeliveryTransport } from './delivery-transport';
-import type { RecipientOutcome } from './delivery-transport';
+import type { RecipientOutcome, TransportOutcome } from './delivery-transport';
 import { finalMessageState } from './final-state';
 import { isHardBounce, resultOf } from './outcomes';
 import { nextAttempt } from './retry-schedule';
@@ -100,7 +100,15 @@ export class DeliverMessageUseCase {
     const attempt = Math.max(...open.map((r) => r.attempts)) + 1;
     const addresses = open.map((r) => r.address);
     await this.messages.markInFlight(message._id, addresses, attempt);
-    const outcome = await this.transport.deliver(message, tenant, domain, addresses);
+    let outcome: TransportOutcome;
+    try {
+      outcome = await this.transport.deliver(message, tenant, domain, addresses);
+    } catch (error) {
+      // The transport throws only before a transaction (the store or DNS failing): nothing was
+      // sent, so the attempt is not an interrupted one. The job retries.
+      await this.messages.clearInFlight(message._id, addresses);
+      throw error;
+    }
     if (outcome.kind === 'capped') {
       await this.limits.returnMessage(domain);
       await this.messages.clearInFlight(message._id, addresses);
