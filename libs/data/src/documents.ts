@@ -236,7 +236,21 @@ export interface RecipientDocument {
    * died mid-transaction: the outcome of that attempt is unknown.
    */
   inFlightAttempt?: number;
+  /**
+   * What is still to be done about the outcome last recorded, written in the same update: its
+   * event, a suppression, a DSN entry. Cleared once done; a job that finds it set does it again
+   * (every effect is idempotent), so a crash between the two loses none of them.
+   */
+  outbox?: RecipientOutbox;
   updatedAt: Date;
+}
+
+export interface RecipientOutbox {
+  event: { id: string; type: string; at: string; data: Record<string, unknown> };
+  /** Put the address on the tenant's suppression list (a hard bounce), with this reply. */
+  suppress?: { reply: string };
+  /** Report the recipient in a DSN, if the tenant wants DSNs. */
+  dsn?: { reply: string; remoteMta?: string; lastAttemptAt: Date; expired: boolean };
 }
 
 /** A recipient egress does not send to for a tenant (hard bounce, or added by an operator). */

@@ -1,6 +1,6 @@
 import type { MessageState } from '@ser/contracts';
 import type { Collection, Db, Filter } from 'mongodb';
-import type { MessageDocument, RecipientDocument } from './documents';
+import type { MessageDocument, RecipientDocument, RecipientOutbox } from './documents';
 import { COLLECTIONS } from './documents';
 import { isDuplicateKeyError } from './tenant-config.repository';
 
@@ -13,6 +13,8 @@ export interface RecipientResult {
   ambiguous?: boolean;
   /** Whether this result comes from a delivery attempt (suppression does not attempt anything). */
   attempted?: boolean;
+  /** The effects to carry out after recording (see RecipientDocument.outbox). */
+  outbox?: RecipientOutbox;
 }
 
 /** The system of record for messages and the per-recipient delivery ledger. */
@@ -109,6 +111,7 @@ export class MessageRepository {
           lastReply: result.reply,
           updatedAt: new Date(),
           ...(result.nextAttemptAt === undefined ? {} : { nextAttemptAt: result.nextAttemptAt }),
+          ...(result.outbox === undefined ? {} : { outbox: result.outbox }),
         },
         $unset: { inFlightAttempt: '', ...(result.nextAttemptAt === undefined ? { nextAttemptAt: '' } : {}) },
         $inc: {
@@ -128,6 +131,14 @@ export class MessageRepository {
         state: { $in: ['pending', 'deferred'] },
       },
       { $set: { inFlightAttempt: attempt } },
+    );
+  }
+
+  /** The recipients' recorded effects are done. */
+  async clearOutbox(messageId: string, addresses: readonly string[]): Promise<void> {
+    await this.recipients.updateMany(
+      { _id: { $in: addresses.map((a) => recipientId(messageId, a)) } },
+      { $unset: { outbox: '' } },
     );
   }
 

@@ -309,6 +309,37 @@ describe('egress delivery', () => {
     }
   });
 
+  it('carries out the effects a crashed run recorded but did not get to (its outbox)', async () => {
+    // As a worker leaves it when it dies right after recording a hard bounce.
+    const id = await egress.signedMessage(['crashed@dest.test'], { subject: 'outbox' });
+    const eventId = `${id}.delivery.bounced.crashed@dest.test.1`;
+    await egress.messages.recordRecipient(id, 'crashed@dest.test', {
+      state: 'bounced',
+      reply: '550 5.1.1 unknown',
+      outbox: {
+        event: {
+          id: eventId,
+          type: 'delivery.bounced',
+          at: new Date().toISOString(),
+          data: { reply: '550 5.1.1 unknown', attempt: 1 },
+        },
+        suppress: { reply: '550 5.1.1 unknown' },
+      },
+    });
+    await egress.messages.transition(id, ['signed'], 'delivering');
+    await egress.deliver(id, 'dest.test');
+
+    expect(await egress.finalState(id)).toBe('bounced');
+    const [bounced] = await egress.events(id, 'delivery.bounced');
+    expect(bounced).toMatchObject({ id: eventId, recipient: 'crashed@dest.test' });
+    expect(await new SuppressionRepository(egress.mongo.db).find(TENANT, 'crashed@dest.test')).toMatchObject({
+      reason: 'hard_bounce',
+      messageId: id,
+    });
+    expect((await egress.messages.recipientsFor(id))[0]?.outbox).toBeUndefined();
+    expect(received('main', 'outbox')).toEqual([]);
+  });
+
   it('bounces the recipients of a null MX domain and of a domain that does not exist', async () => {
     dns.set('nomail.test', 'MX', [{ preference: 0, exchange: '.' }]);
     const nullMx = await egress.signedMessage(['x@nomail.test']);

@@ -1,7 +1,13 @@
 import type { RelayConfig } from '@ser/config';
 import type { EventType } from '@ser/contracts';
 import { MessageRepository, SuppressionRepository, TenantConfigRepository } from '@ser/data';
-import type { MessageDocument, RecipientDocument, RecipientResult, TenantDocument } from '@ser/data';
+import type {
+  MessageDocument,
+  RecipientDocument,
+  RecipientOutbox,
+  RecipientResult,
+  TenantDocument,
+} from '@ser/data';
 import type { EventPublisher, JobContext } from '@ser/queue';
 import { RetryLaterError } from '@ser/queue';
 import { CONFIG, EVENTS } from '@ser/runtime';
@@ -10,7 +16,7 @@ import { DsnSender } from '../bounces/dsn-sender';
 import type { DsnRecipient } from '../bounces/dsn-sender';
 import { DestinationLimits } from '../limits/destination-limits';
 import { DeliveryTransport } from './delivery-transport';
-import type { RecipientOutcome, TransportOutcome } from './delivery-transport';
+import type { TransportOutcome } from './delivery-transport';
 import { finalMessageState } from './final-state';
 import { isHardBounce, resultOf } from './outcomes';
 import { nextAttempt } from './retry-schedule';
@@ -64,11 +70,16 @@ export class DeliverMessageUseCase {
     }
     await this.messages.transition(messageId, ['signed'], 'delivering');
     const tenant = await this.tenants.findTenant(message.tenantId);
-    let open = (await this.messages.recipientsFor(messageId, domain)).filter(
-      (r) => r.state === 'pending' || r.state === 'deferred',
+    const recipients = await this.messages.recipientsFor(messageId, domain);
+    // Effects a crashed run recorded but did not get to carry out.
+    await this.flush(
+      message,
+      tenant,
+      recipients.filter((r) => r.outbox !== undefined),
     );
+    let open = recipients.filter((r) => r.state === 'pending' || r.state === 'deferred');
     open = await this.recoverInterrupted(message, open, context);
-    open = await this.dropSuppressed(message, open);
+    open = await this.dropSuppressed(message, tenant, open);
     const overdueMs = Date.now() - (message.createdAt.getTime() + this.retry.maxAgeMs);
     if (open.length > 0 && overdueMs > EXPIRY_GRACE_MS) {
       // Long out of time (the job kept waiting for a busy destination, say): no attempt now. The
@@ -123,11 +134,40 @@ export class DeliverMessageUseCase {
     // would send the message again.
     const now = new Date();
     const next = nextAttempt(this.retry, attempt, message.createdAt, now);
-    const recorded: { recipient: string; reply: RecipientOutcome; result: RecipientResult }[] = [];
+    const recorded: { address: string; outbox: RecipientOutbox; result: RecipientResult }[] = [];
     for (const [recipient, reply] of outcome.replies) {
       const result = resultOf(reply, next, outcome.ambiguous);
-      if (await this.messages.recordRecipient(message._id, recipient, result)) {
-        recorded.push({ recipient, reply, result });
+      const type: EventType =
+        `delivery.${result.state === 'delivered' ? 'succeeded' : result.state}` as EventType;
+      const outbox: RecipientOutbox = {
+        event: {
+          id: `${message._id}.${type}.${recipient}.${attempt}`,
+          type,
+          at: now.toISOString(),
+          data: {
+            reply: result.reply,
+            attempt,
+            ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
+            ...(result.nextAttemptAt === undefined
+              ? {}
+              : { nextAttemptAt: result.nextAttemptAt.toISOString() }),
+            ...(outcome.ambiguous ? { ambiguous: true } : {}),
+          },
+        },
+        ...(result.state === 'bounced' && isHardBounce(reply) ? { suppress: { reply: result.reply } } : {}),
+        ...(result.state === 'bounced' || result.state === 'expired'
+          ? {
+              dsn: {
+                reply: result.reply,
+                ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
+                lastAttemptAt: now,
+                expired: result.state === 'expired',
+              },
+            }
+          : {}),
+      };
+      if (await this.messages.recordRecipient(message._id, recipient, { ...result, outbox })) {
+        recorded.push({ address: recipient, outbox, result });
       }
     }
     if (outcome.ambiguous) {
@@ -148,34 +188,8 @@ export class DeliverMessageUseCase {
         at,
       );
     }
-    const failed: DsnRecipient[] = [];
+    await this.flush(message, tenant, recorded);
     let retryAt: Date | undefined;
-    for (const { recipient, reply, result } of recorded) {
-      const type: EventType =
-        `delivery.${result.state === 'delivered' ? 'succeeded' : result.state}` as EventType;
-      await this.publish(message, type, `${recipient}.${attempt}`, recipient, {
-        reply: result.reply,
-        attempt,
-        ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
-        ...(result.nextAttemptAt === undefined ? {} : { nextAttemptAt: result.nextAttemptAt.toISOString() }),
-        ...(outcome.ambiguous ? { ambiguous: true } : {}),
-      });
-      if (result.state === 'bounced' || result.state === 'expired') {
-        failed.push({
-          address: recipient,
-          reply: result.reply,
-          ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
-          lastAttemptAt: now,
-          expired: result.state === 'expired',
-        });
-      }
-      if (result.state === 'bounced' && isHardBounce(reply)) {
-        await this.suppress(message, tenant, recipient, result.reply);
-      }
-    }
-    if (failed.length > 0 && tenant?.dsn === true) {
-      await this.dsn.send(message, failed);
-    }
     for (const { result } of recorded) {
       if (result.nextAttemptAt !== undefined && (retryAt === undefined || result.nextAttemptAt < retryAt)) {
         retryAt = result.nextAttemptAt;
@@ -241,38 +255,31 @@ export class DeliverMessageUseCase {
     tenant: TenantDocument | null,
     open: RecipientDocument[],
   ): Promise<void> {
-    const failed: DsnRecipient[] = [];
+    const recorded: { address: string; outbox: RecipientOutbox }[] = [];
     for (const recipient of open) {
-      const reply = `451 4.4.7 queue lifetime ended${recipient.lastReply === undefined ? '' : `; last reply: ${recipient.lastReply}`}`;
-      if (
-        !(await this.messages.recordRecipient(message._id, recipient.address, {
-          state: 'expired',
-          reply,
-          attempted: false,
-        }))
-      ) {
-        continue;
-      }
-      await this.publish(
-        message,
-        'delivery.expired',
-        `${recipient.address}.${recipient.attempts}`,
-        recipient.address,
-        {
-          reply,
-          attempt: recipient.attempts,
+      const last = recipient.lastReply === undefined ? '' : `; last reply: ${recipient.lastReply}`;
+      const reply = `451 4.4.7 queue lifetime ended${last}`;
+      const outbox: RecipientOutbox = {
+        event: {
+          id: `${message._id}.delivery.expired.${recipient.address}.${recipient.attempts}`,
+          type: 'delivery.expired',
+          at: new Date().toISOString(),
+          data: { reply, attempt: recipient.attempts },
         },
-      );
-      failed.push({ address: recipient.address, reply, lastAttemptAt: recipient.updatedAt, expired: true });
+        dsn: { reply, lastAttemptAt: recipient.updatedAt, expired: true },
+      };
+      const result = { state: 'expired', reply, attempted: false, outbox } as const;
+      if (await this.messages.recordRecipient(message._id, recipient.address, result)) {
+        recorded.push({ address: recipient.address, outbox });
+      }
     }
-    if (failed.length > 0 && tenant?.dsn === true) {
-      await this.dsn.send(message, failed);
-    }
+    await this.flush(message, tenant, recorded);
   }
 
   /** Recipients on the tenant's suppression list are not sent to; each gets its final state and event. */
   private async dropSuppressed(
     message: MessageDocument,
+    tenant: TenantDocument | null,
     open: RecipientDocument[],
   ): Promise<RecipientDocument[]> {
     if (open.length === 0) {
@@ -282,19 +289,59 @@ export class DeliverMessageUseCase {
       message.tenantId,
       open.map((r) => r.address),
     );
+    const recorded: { address: string; outbox: RecipientOutbox }[] = [];
     for (const [address, entry] of suppressed) {
       const reply = `550 5.7.1 recipient suppressed (${entry.reason}${entry.reply === undefined ? '' : `: ${entry.reply}`})`;
-      if (
-        await this.messages.recordRecipient(message._id, address, {
-          state: 'suppressed',
-          reply,
-          attempted: false,
-        })
-      ) {
-        await this.publish(message, 'delivery.suppressed', address, address, { reply, reason: entry.reason });
+      const outbox: RecipientOutbox = {
+        event: {
+          id: `${message._id}.delivery.suppressed.${address}`,
+          type: 'delivery.suppressed',
+          at: new Date().toISOString(),
+          data: { reply, reason: entry.reason },
+        },
+      };
+      const result = { state: 'suppressed', reply, attempted: false, outbox } as const;
+      if (await this.messages.recordRecipient(message._id, address, result)) {
+        recorded.push({ address, outbox });
       }
     }
+    await this.flush(message, tenant, recorded);
     return open.filter((r) => !suppressed.has(r.address));
+  }
+
+  /**
+   * Carries out what recording outcomes left to do (each recipient's outbox): the events, the
+   * suppressions, one DSN for the failed ones; then clears the outboxes. Everything here may run
+   * twice after a crash: event ids, the suppression upsert and the DSN id are all idempotent.
+   */
+  private async flush(
+    message: MessageDocument,
+    tenant: TenantDocument | null,
+    entries: readonly { address: string; outbox?: RecipientOutbox | undefined }[],
+  ): Promise<void> {
+    const failed: DsnRecipient[] = [];
+    for (const { address, outbox } of entries) {
+      if (outbox === undefined) {
+        continue;
+      }
+      const { event } = outbox;
+      await this.publish(message, event.type as EventType, '', address, event.data, event.at, event.id);
+      if (outbox.suppress !== undefined) {
+        await this.suppress(message, tenant, address, outbox.suppress.reply);
+      }
+      if (outbox.dsn !== undefined) {
+        failed.push({ address, ...outbox.dsn });
+      }
+    }
+    if (failed.length > 0 && tenant?.dsn === true) {
+      await this.dsn.send(message, failed);
+    }
+    if (entries.length > 0) {
+      await this.messages.clearOutbox(
+        message._id,
+        entries.map((e) => e.address),
+      );
+    }
   }
 
   private async suppress(
@@ -326,9 +373,10 @@ export class DeliverMessageUseCase {
     recipient: string | undefined,
     data: Record<string, unknown>,
     at?: string,
+    id = `${message._id}.${type}.${idSuffix}`,
   ): Promise<void> {
     await this.events.publish({
-      id: `${message._id}.${type}.${idSuffix}`,
+      id,
       type,
       tenantId: message.tenantId,
       appId: message.appId,
