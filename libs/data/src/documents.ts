@@ -23,6 +23,11 @@ export interface TenantDocument {
   dsn?: boolean;
   /** Days a hard-bounced recipient stays suppressed; 0 turns automatic suppression off. */
   suppressionDays?: number;
+  /**
+   * Days a message (record, recipients and body) is kept for search and sample downloads; absent:
+   * 30. Statistics and raw events are kept independently (docs/api.md, Retention).
+   */
+  retentionDays?: number;
   createdAt: Date;
 }
 
@@ -179,6 +184,8 @@ export interface MessageDocument {
   headerFrom: string;
   fromDomain: string;
   subject?: string;
+  /** SHA-256 (lowercase hex) of `subject` as stored, for search; filled by ingress (not yet). */
+  subjectHash?: string;
   /** The message looked like bulk mail and the application's bulk policy is `flag`. */
   bulk?: boolean;
   size: number;

@@ -96,6 +96,89 @@ export class MessageRepository {
     return this.messages.find(filter).sort({ _id: -1 }).limit(page.limit).toArray();
   }
 
+  /**
+   * One page of a tenant's messages matching every given filter, newest first (by id, which is
+   * time-ordered), after the `before` id. Addresses are compared as given (callers lowercase them).
+   */
+  async search(query: MessageSearchQuery, limit: number): Promise<MessageDocument[]> {
+    const filter = searchFilter(query);
+    if (query.recipient === undefined) {
+      if (query.before !== undefined) {
+        filter._id =
+          query.messageId === undefined ? { $lt: query.before } : { $eq: query.messageId, $lt: query.before };
+      }
+      return this.messages.find(filter).sort({ _id: -1 }).limit(limit).toArray();
+    }
+    return this.searchByRecipient(query.tenantId, query.recipient, filter, query.before, limit);
+  }
+
+  /**
+   * Walks the (lowercase) recipient ledger newest first and keeps the messages that match the
+   * other filters: the ledger's index gives the order, so a page costs a few index reads.
+   */
+  private async searchByRecipient(
+    tenantId: string,
+    address: string,
+    filter: Filter<MessageDocument>,
+    before: string | undefined,
+    limit: number,
+  ): Promise<MessageDocument[]> {
+    const found: MessageDocument[] = [];
+    let after = before;
+    for (;;) {
+      const rows = await this.recipients
+        .find(
+          { tenantId, address, ...(after === undefined ? {} : { messageId: { $lt: after } }) },
+          { projection: { messageId: 1 } },
+        )
+        .sort({ messageId: -1 })
+        .limit(RECIPIENT_SCAN)
+        .toArray();
+      const ids = rows.map((r) => r.messageId);
+      const wanted = typeof filter._id === 'string' ? ids.filter((id) => id === filter._id) : ids;
+      if (wanted.length > 0) {
+        const page = await this.messages
+          .find({ ...filter, _id: { $in: wanted } })
+          .sort({ _id: -1 })
+          .limit(limit - found.length)
+          .toArray();
+        found.push(...page);
+      }
+      after = ids.at(-1);
+      if (found.length >= limit || rows.length < RECIPIENT_SCAN) {
+        return found;
+      }
+    }
+  }
+
+  /** A tenant's messages created before `cutoff`, oldest first, except those in `exceptStates`. */
+  listCreatedBefore(
+    tenantId: string,
+    cutoff: Date,
+    exceptStates: readonly MessageState[],
+    limit: number,
+  ): Promise<Pick<MessageDocument, '_id' | 'tenantId' | 'createdAt'>[]> {
+    return this.messages
+      .find(
+        { tenantId, createdAt: { $lt: cutoff }, state: { $nin: [...exceptStates] } },
+        { projection: { _id: 1, tenantId: 1, createdAt: 1 } },
+      )
+      .sort({ createdAt: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** Deletes the message record unless it is (again) in one of `exceptStates`; true if this call did. */
+  async deleteUnlessIn(messageId: string, exceptStates: readonly MessageState[]): Promise<boolean> {
+    const result = await this.messages.deleteOne({ _id: messageId, state: { $nin: [...exceptStates] } });
+    return result.deletedCount === 1;
+  }
+
+  /** Deletes a message's recipient ledger (after its record is gone). */
+  async deleteRecipients(messageId: string): Promise<void> {
+    await this.recipients.deleteMany({ messageId });
+  }
+
   recipientsFor(messageId: string, domain?: string): Promise<RecipientDocument[]> {
     const filter = domain === undefined ? { messageId } : { messageId, domain };
     return this.recipients.find(filter).sort({ address: 1 }).toArray();
@@ -191,6 +274,57 @@ export class MessageRepository {
   }
 }
 
+/** Filters of a message search; every one given must match. */
+export interface MessageSearchQuery {
+  tenantId: string;
+  appId?: string;
+  state?: MessageState;
+  /** Inclusive bounds on `createdAt`. */
+  from?: Date;
+  to?: Date;
+  /** Header From or envelope MAIL FROM, exactly. */
+  sender?: string;
+  /** Any envelope recipient, lowercase (matched in the recipient ledger). */
+  recipient?: string;
+  subject?: string;
+  subjectHash?: string;
+  messageId?: string;
+  /** The last id of the previous page. */
+  before?: string;
+}
+
+/** Ledger rows read per step of a recipient search. */
+const RECIPIENT_SCAN = 500;
+
+function searchFilter(query: MessageSearchQuery): Filter<MessageDocument> {
+  const filter: Filter<MessageDocument> = { tenantId: query.tenantId };
+  if (query.appId !== undefined) {
+    filter.appId = query.appId;
+  }
+  if (query.state !== undefined) {
+    filter.state = query.state;
+  }
+  if (query.from !== undefined || query.to !== undefined) {
+    filter.createdAt = {
+      ...(query.from === undefined ? {} : { $gte: query.from }),
+      ...(query.to === undefined ? {} : { $lte: query.to }),
+    };
+  }
+  if (query.sender !== undefined) {
+    filter.$or = [{ headerFrom: query.sender }, { 'envelope.mailFrom': query.sender }];
+  }
+  if (query.subject !== undefined) {
+    filter.subject = query.subject;
+  }
+  if (query.subjectHash !== undefined) {
+    filter.subjectHash = query.subjectHash;
+  }
+  if (query.messageId !== undefined) {
+    filter._id = query.messageId;
+  }
+  return filter;
+}
+
 export function recipientId(messageId: string, address: string): string {
   return `${messageId}/${address.toLowerCase()}`;
 }
@@ -215,4 +349,10 @@ export const messageIndexes = [
   { collection: COLLECTIONS.messages, key: { expiresAt: 1 } },
   { collection: COLLECTIONS.messages, key: { tenantId: 1, state: 1, _id: -1 } },
   { collection: COLLECTIONS.recipients, key: { messageId: 1, domain: 1 } },
+  // Message search (GET /v1/messages); no index on `subject`, whose length is unbounded.
+  { collection: COLLECTIONS.messages, key: { tenantId: 1, _id: -1 } },
+  { collection: COLLECTIONS.messages, key: { tenantId: 1, headerFrom: 1, _id: -1 } },
+  { collection: COLLECTIONS.messages, key: { tenantId: 1, 'envelope.mailFrom': 1, _id: -1 } },
+  { collection: COLLECTIONS.messages, key: { tenantId: 1, subjectHash: 1, _id: -1 } },
+  { collection: COLLECTIONS.recipients, key: { tenantId: 1, address: 1, messageId: -1 } },
 ] as const;

@@ -16,8 +16,10 @@ import { HealthController } from './health/health.controller';
 import { BearerTokenGuard } from './http/bearer-token.guard';
 import { ProblemFilter } from './http/problem.filter';
 import { MessageActionsService } from './messages/message-actions.service';
+import { MessageSampleService } from './messages/message-sample.service';
 import { MessagesController } from './messages/messages.controller';
 import { QuarantineController } from './messages/quarantine.controller';
+import { retentionProviders } from './retention/retention.providers';
 import { SuppressionsController } from './suppressions/suppressions.controller';
 import { SuppressionsService } from './suppressions/suppressions.service';
 import { TenantAdminController } from './tenants/tenant-admin.controller';
@@ -46,6 +48,8 @@ export class AdminModule {
         ApplicationsService,
         CredentialsService,
         MessageActionsService,
+        MessageSampleService,
+        ...retentionProviders,
         DnsHealthService,
         SuppressionsService,
         {

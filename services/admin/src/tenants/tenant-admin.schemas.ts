@@ -21,6 +21,8 @@ export const updateTenantSchema = z
     name: tenantName.optional(),
     scanPolicy: scanPolicyPatch.nullable().optional(),
     dkimNoKeyPolicy: z.enum(['hold', 'send_unsigned']).nullable().optional(),
+    /** Days messages are kept for search and samples (docs/api.md, Retention); `null`: 30. */
+    retentionDays: z.number().int().min(1).max(365).nullable().optional(),
     ...deliverySettingsPatch,
   })
   .strict()
