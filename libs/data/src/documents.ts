@@ -286,6 +286,47 @@ export interface EventDocument {
   messageId?: string;
   recipient?: string;
   data: Record<string, unknown>;
+  /** Derived when reporting stores the event, so statistics can be recomputed cheaply (docs/reporting.md). */
+  stats?: EventStats;
+}
+
+/** One counter an event adds 1 to: a metric name and a key (`''` for keyless metrics). */
+export interface StatMetric {
+  metric: string;
+  key: string;
+}
+
+/** The statistics view of a stored event. */
+export interface EventStats {
+  /** The event's tenant and application, `''` when it has none (relay-wide events). */
+  tenantId: string;
+  appId: string;
+  /** UTC start of the hour and of the day of the event's `at`. */
+  hour: Date;
+  day: Date;
+  metrics: StatMetric[];
+  /** The event's increments are in the buckets; false from storing until then (or a crash). */
+  applied: boolean;
+  /** When reporting stored the event (its clock, not the event's `at`). */
+  recordedAt: Date;
+}
+
+/** A statistics bucket: how many events counted for a metric and key in one hour or one day (UTC). */
+export interface StatsDocument {
+  /** `<granularity>/<tenantId>/<appId>/<bucket ISO>/<metric>/<key>`. */
+  _id: string;
+  /** `''` for relay-wide events without a tenant. */
+  tenantId: string;
+  /** `''` for events without an application. */
+  appId: string;
+  granularity: 'hour' | 'day';
+  /** UTC start of the hour or day. */
+  bucket: Date;
+  /** UTC start of the day the bucket lies in (equal to `bucket` for day buckets). */
+  day: Date;
+  metric: string;
+  key: string;
+  count: number;
 }
 
 export const COLLECTIONS = {
@@ -299,6 +340,7 @@ export const COLLECTIONS = {
   events: 'events',
   audit: 'audit',
   suppressions: 'suppressions',
+  stats: 'stats',
 } as const;
 
 /** Associated data binding a sealed DKIM private key to its key document. */

@@ -5,6 +5,7 @@ import {
   eventIndexes,
   MessageRepository,
   messageIndexes,
+  statsIndexes,
   suppressionIndexes,
   TenantConfigRepository,
   tenantConfigIndexes,
@@ -64,6 +65,7 @@ export class CoreModule {
             ...eventIndexes,
             ...auditIndexes,
             ...suppressionIndexes,
+            ...statsIndexes,
           ]);
           return mongo;
         },

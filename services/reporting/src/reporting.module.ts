@@ -1,9 +1,12 @@
-import { CoreModule } from '@ser/runtime';
+import { StatsRepository } from '@ser/data';
+import type { MongoConnection } from '@ser/mongo';
+import { CoreModule, MONGO } from '@ser/runtime';
 import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { RecordEventProcessor } from './jobs/record-event.processor';
 import { RecordEventUseCase } from './projection/record-event.use-case';
+import { StatsSettler } from './projection/stats-settler';
 
 @Module({})
 export class ReportingModule {
@@ -11,7 +14,16 @@ export class ReportingModule {
     return {
       module: ReportingModule,
       imports: [CoreModule.forRoot(core)],
-      providers: [RecordEventUseCase, RecordEventProcessor],
+      providers: [
+        {
+          provide: StatsRepository,
+          useFactory: (m: MongoConnection) => new StatsRepository(m.db),
+          inject: [MONGO],
+        },
+        RecordEventUseCase,
+        RecordEventProcessor,
+        StatsSettler,
+      ],
     };
   }
 }
