@@ -1,4 +1,4 @@
-import { AuditRepository, SuppressionRepository } from '@ser/data';
+import { AuditRepository, StatsRepository, SuppressionRepository } from '@ser/data';
 import { CoreModule, MONGO, secretBoxProvider } from '@ser/runtime';
 import type { MongoConnection } from '@ser/mongo';
 import type { CoreOptions } from '@ser/runtime';
@@ -19,6 +19,9 @@ import { MessageActionsService } from './messages/message-actions.service';
 import { MessageSampleService } from './messages/message-sample.service';
 import { MessagesController } from './messages/messages.controller';
 import { QuarantineController } from './messages/quarantine.controller';
+import { ApplicationsReportUseCase } from './reports/applications-report.use-case';
+import { ReportsController } from './reports/reports.controller';
+import { SummaryReportUseCase } from './reports/summary-report.use-case';
 import { retentionProviders } from './retention/retention.providers';
 import { SuppressionsController } from './suppressions/suppressions.controller';
 import { SuppressionsService } from './suppressions/suppressions.service';
@@ -41,6 +44,7 @@ export class AdminModule {
         AuditController,
         DnsHealthController,
         SuppressionsController,
+        ReportsController,
       ],
       providers: [
         secretBoxProvider('admin'),
@@ -52,6 +56,14 @@ export class AdminModule {
         ...retentionProviders,
         DnsHealthService,
         SuppressionsService,
+        SummaryReportUseCase,
+        ApplicationsReportUseCase,
+        // Read-only here: reporting is the one writer of the statistics buckets.
+        {
+          provide: StatsRepository,
+          useFactory: (m: MongoConnection) => new StatsRepository(m.db),
+          inject: [MONGO],
+        },
         {
           provide: SuppressionRepository,
           useFactory: (m: MongoConnection) => new SuppressionRepository(m.db),
