@@ -378,3 +378,57 @@ describe('SER_EGRESS_TLS_POLICIES', () => {
     expect(problemsOf({ SER_EGRESS_TLS_POLICIES: ':verify' })).toHaveLength(1);
   });
 });
+
+describe('reporting retention settings', () => {
+  it('keeps raw events 35 days, hour buckets 62 and day buckets 400 by default', () => {
+    const config = loadConfig({});
+    expect(config.SER_REPORTING_EVENT_RETENTION_DAYS).toBe(35);
+    expect(config.SER_REPORTING_HOURLY_STATS_RETENTION_DAYS).toBe(62);
+    expect(config.SER_REPORTING_STATS_RETENTION_DAYS).toBe(400);
+    expect(config.SER_REPORTING_SETTLE_INTERVAL_MS).toBe(60_000);
+  });
+
+  it('accepts equal retentions at every granularity', () => {
+    const config = loadConfig({
+      SER_REPORTING_EVENT_RETENTION_DAYS: '30',
+      SER_REPORTING_HOURLY_STATS_RETENTION_DAYS: '30',
+      SER_REPORTING_STATS_RETENTION_DAYS: '30',
+      SER_REPORTING_SETTLE_INTERVAL_MS: '5000',
+    });
+    expect(config.SER_REPORTING_STATS_RETENTION_DAYS).toBe(30);
+    expect(config.SER_REPORTING_SETTLE_INTERVAL_MS).toBe(5000);
+  });
+
+  it('refuses hour buckets kept longer than day buckets, naming both variables', () => {
+    expect(
+      problemsOf({
+        SER_REPORTING_HOURLY_STATS_RETENTION_DAYS: '90',
+        SER_REPORTING_STATS_RETENTION_DAYS: '60',
+      }),
+    ).toEqual([
+      'SER_REPORTING_HOURLY_STATS_RETENTION_DAYS: must not exceed SER_REPORTING_STATS_RETENTION_DAYS (90 > 60)',
+    ]);
+  });
+
+  it('refuses raw events kept longer than the hour buckets they rebuild', () => {
+    expect(
+      problemsOf({
+        SER_REPORTING_EVENT_RETENTION_DAYS: '40',
+        SER_REPORTING_HOURLY_STATS_RETENTION_DAYS: '31',
+      }),
+    ).toEqual([
+      'SER_REPORTING_EVENT_RETENTION_DAYS: must not exceed SER_REPORTING_HOURLY_STATS_RETENTION_DAYS (40 > 31)',
+    ]);
+  });
+
+  it('refuses an event retention under 2 days, zero or a fraction, and a settle interval under 1s', () => {
+    for (const value of ['1', '0', '-3', '2.5', 'many']) {
+      expect(problemsOf({ SER_REPORTING_EVENT_RETENTION_DAYS: value })).toEqual([
+        expect.stringMatching(/^SER_REPORTING_EVENT_RETENTION_DAYS: /),
+      ]);
+    }
+    expect(problemsOf({ SER_REPORTING_EVENT_RETENTION_DAYS: '1' })[0]).toMatch(/at least 2/);
+    expect(problemsOf({ SER_REPORTING_STATS_RETENTION_DAYS: '0' })).toHaveLength(1);
+    expect(problemsOf({ SER_REPORTING_SETTLE_INTERVAL_MS: '10' })).toHaveLength(1);
+  });
+});

@@ -139,6 +139,16 @@ const schema = {
   SER_EGRESS_RECONCILE_INTERVAL_MS: positiveInt.default(300_000),
   SER_EGRESS_RECONCILE_GRACE_MS: positiveInt.default(600_000),
   SER_REPORTING_CONCURRENCY: positiveInt.default(16),
+  SER_REPORTING_SETTLE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  // At least 2: the settle pass recomputes the days of the events of the last hours, which reach
+  // back into yesterday after midnight (docs/reporting.md, retention).
+  SER_REPORTING_EVENT_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(2, 'must be at least 2 (the settle pass recomputes yesterday from its raw events)')
+    .default(35),
+  SER_REPORTING_HOURLY_STATS_RETENTION_DAYS: positiveInt.default(62),
+  SER_REPORTING_STATS_RETENTION_DAYS: positiveInt.default(400),
   SER_ADMIN_HOST: z.string().default('0.0.0.0'),
   SER_ADMIN_PORT: port.default(8080),
   SER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -304,6 +314,9 @@ export function loadConfig(env: Env = process.env): RelayConfig {
       problems.push(`${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
   }
+  if (problems.length === 0) {
+    problems.push(...crossCheck(values as RelayEnv));
+  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
@@ -313,6 +326,27 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     mongoDb: relayEnv.SER_MONGO_DB ?? databaseFromUrl(relayEnv.MONGO_URL) ?? 'ser',
     dataDir: resolve(relayEnv.SER_DATA_DIR),
   };
+}
+
+/** Rules between variables, checked once each variable is valid on its own. */
+function crossCheck(env: RelayEnv): string[] {
+  const problems: string[] = [];
+  const events = env.SER_REPORTING_EVENT_RETENTION_DAYS;
+  const hourly = env.SER_REPORTING_HOURLY_STATS_RETENTION_DAYS;
+  const daily = env.SER_REPORTING_STATS_RETENTION_DAYS;
+  if (hourly > daily) {
+    problems.push(
+      `SER_REPORTING_HOURLY_STATS_RETENTION_DAYS: must not exceed SER_REPORTING_STATS_RETENTION_DAYS (${String(hourly)} > ${String(daily)})`,
+    );
+  }
+  // Statistics are rebuilt from the raw events: events kept longer than the hour buckets would
+  // make a rebuild re-create buckets the purge already deleted.
+  if (events > hourly) {
+    problems.push(
+      `SER_REPORTING_EVENT_RETENTION_DAYS: must not exceed SER_REPORTING_HOURLY_STATS_RETENTION_DAYS (${String(events)} > ${String(hourly)})`,
+    );
+  }
+  return problems;
 }
 
 function databaseFromUrl(url: string): string | undefined {

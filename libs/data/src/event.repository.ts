@@ -26,6 +26,23 @@ export class EventRepository {
     }
   }
 
+  /**
+   * Deletes up to `limit` events that happened before `before`, oldest first; returns how many.
+   * Called again until it returns less than `limit`.
+   */
+  async purgeBefore(before: Date, limit: number): Promise<number> {
+    const due = await this.events
+      .find({ at: { $lt: before } }, { projection: { _id: 1 } })
+      .sort({ at: 1 })
+      .limit(limit)
+      .toArray();
+    if (due.length === 0) {
+      return 0;
+    }
+    const res = await this.events.deleteMany({ _id: { $in: due.map((d) => d._id) }, at: { $lt: before } });
+    return res.deletedCount;
+  }
+
   /** A message's timeline, oldest first; scoped by tenant. */
   timeline(tenantId: string, messageId: string): Promise<EventDocument[]> {
     return this.events.find({ tenantId, messageId }).sort({ at: 1, _id: 1 }).toArray();
@@ -35,4 +52,6 @@ export class EventRepository {
 export const eventIndexes = [
   { collection: COLLECTIONS.events, key: { tenantId: 1, messageId: 1, at: 1 } },
   { collection: COLLECTIONS.events, key: { tenantId: 1, at: -1 } },
+  // Retention purge, across tenants.
+  { collection: COLLECTIONS.events, key: { at: 1 } },
 ] as const;

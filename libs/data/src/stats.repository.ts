@@ -102,12 +102,23 @@ export class StatsRepository {
   /**
    * Recomputes the buckets of the days of events stored more than `graceMs` ago and never marked
    * applied (a crash between storing and applying, or a failed increment), then marks them; with
-   * `recentMs`, also the days of every event stored in that last stretch of time.
+   * `recentMs`, also the days of every event stored in that last stretch of time. With
+   * `coveredFrom` (a UTC day start), days before it are never rewritten: their raw events may
+   * have been purged, so recomputing them would shrink the kept buckets.
    */
-  async settle(now = new Date(), graceMs = STATS_SETTLE_GRACE_MS, recentMs = 0): Promise<SettleResult> {
+  async settle(
+    now = new Date(),
+    graceMs = STATS_SETTLE_GRACE_MS,
+    recentMs = 0,
+    coveredFrom?: Date,
+  ): Promise<SettleResult> {
     const cutoff = new Date(now.getTime() - graceMs);
+    const covered = coveredFrom === undefined ? {} : { 'stats.day': { $gte: coveredFrom } };
     const stale = await this.events
-      .find({ 'stats.applied': false, 'stats.recordedAt': { $lt: cutoff } }, { projection: { stats: 1 } })
+      .find(
+        { 'stats.applied': false, 'stats.recordedAt': { $lt: cutoff }, ...covered },
+        { projection: { stats: 1 } },
+      )
       .limit(SETTLE_BATCH)
       .toArray();
     const scopes = new Map<string, Scope>();
@@ -121,7 +132,7 @@ export class StatsRepository {
       // FerretDB 1.24 applies concurrent $inc to one document as read-modify-write and can lose
       // some (docs/reporting.md): the days of recent events are recomputed as well.
       const recent = this.events.aggregate<{ _id: Scope }>([
-        { $match: { 'stats.recordedAt': { $gte: new Date(now.getTime() - recentMs) } } },
+        { $match: { 'stats.recordedAt': { $gte: new Date(now.getTime() - recentMs) }, ...covered } },
         { $group: { _id: { tenantId: '$stats.tenantId', appId: '$stats.appId', day: '$stats.day' } } },
       ]);
       for await (const { _id } of recent) {
@@ -138,20 +149,27 @@ export class StatsRepository {
   /**
    * Recomputes every bucket from the raw events: derives the counters of each event again with
    * `derive` (events stored before statistics existed, or a changed mapping), then settles every
-   * tenant/application/day that has events or buckets. Safe while the service runs.
+   * tenant/application/day that has events or buckets. Safe while the service runs. With
+   * `coveredFrom` (a UTC day start), only the days from then on, the ones whose raw events are all
+   * still kept, are rederived and rewritten; older buckets stay exactly as they are.
    */
   async rebuild(
     derive: (event: EventDocument) => StatMetric[],
     now = new Date(),
     graceMs = STATS_SETTLE_GRACE_MS,
+    coveredFrom?: Date,
   ): Promise<RebuildResult> {
-    const derived = await this.rederive(derive);
+    const derived = await this.rederive(derive, coveredFrom);
     const scopes = new Map<string, Scope>();
     const fromEvents = this.events.aggregate<{ _id: Scope }>([
-      { $match: { stats: { $exists: true } } },
+      {
+        $match:
+          coveredFrom === undefined ? { stats: { $exists: true } } : { 'stats.day': { $gte: coveredFrom } },
+      },
       { $group: { _id: { tenantId: '$stats.tenantId', appId: '$stats.appId', day: '$stats.day' } } },
     ]);
     const fromBuckets = this.stats.aggregate<{ _id: Scope }>([
+      { $match: coveredFrom === undefined ? {} : { day: { $gte: coveredFrom } } },
       { $group: { _id: { tenantId: '$tenantId', appId: '$appId', day: '$day' } } },
     ]);
     for (const cursor of [fromEvents, fromBuckets]) {
@@ -176,6 +194,28 @@ export class StatsRepository {
       result.repaired += tally.repaired;
     }
     return result;
+  }
+
+  /**
+   * Deletes up to `limit` buckets of one granularity that start before `before`, oldest first;
+   * returns how many. Called again until it returns less than `limit`.
+   */
+  async purgeBuckets(
+    granularity: StatsDocument['granularity'],
+    before: Date,
+    limit: number,
+  ): Promise<number> {
+    const filter: Filter<StatsDocument> = { granularity, bucket: { $lt: before } };
+    const due = await this.stats
+      .find(filter, { projection: { _id: 1 } })
+      .sort({ bucket: 1 })
+      .limit(limit)
+      .toArray();
+    if (due.length === 0) {
+      return 0;
+    }
+    const res = await this.stats.deleteMany({ ...filter, _id: { $in: due.map((d) => d._id) } });
+    return res.deletedCount;
   }
 
   /** metric → key → count for the period. */
@@ -326,7 +366,10 @@ export class StatsRepository {
     }
   }
 
-  private async rederive(derive: (event: EventDocument) => StatMetric[]): Promise<number> {
+  private async rederive(
+    derive: (event: EventDocument) => StatMetric[],
+    coveredFrom: Date | undefined,
+  ): Promise<number> {
     let changed = 0;
     let ops: AnyBulkWriteOperation<EventDocument>[] = [];
     const flush = async (): Promise<void> => {
@@ -336,7 +379,8 @@ export class StatsRepository {
         ops = [];
       }
     };
-    for await (const doc of this.events.find({}).batchSize(SETTLE_BATCH)) {
+    const filter: Filter<EventDocument> = coveredFrom === undefined ? {} : { at: { $gte: coveredFrom } };
+    for await (const doc of this.events.find(filter).batchSize(SETTLE_BATCH)) {
       const metrics = derive(doc);
       // Marked unapplied with an old recordedAt, so a scope the rebuild cannot settle now (a
       // conflict) is settled by the next pass instead of keeping the old counts.
@@ -422,6 +466,8 @@ function add(out: StatsSummary, metric: string, key: string, count: number): voi
 export const statsIndexes = [
   { collection: COLLECTIONS.stats, key: { tenantId: 1, granularity: 1, bucket: 1 } },
   { collection: COLLECTIONS.stats, key: { tenantId: 1, appId: 1, day: 1 } },
+  // Retention purge, across tenants.
+  { collection: COLLECTIONS.stats, key: { granularity: 1, bucket: 1 } },
   { collection: COLLECTIONS.events, key: { 'stats.applied': 1, 'stats.recordedAt': 1 } },
   { collection: COLLECTIONS.events, key: { 'stats.tenantId': 1, 'stats.appId': 1, 'stats.day': 1 } },
 ] as const;

@@ -4,11 +4,14 @@ import { StatsRepository, statsIndexes } from '@ser/data';
 import { createLogger } from '@ser/logger';
 import { connectMongo, ensureIndexes } from '@ser/mongo';
 import { metricsOf } from './projection/metrics';
+import { rebuildableFrom } from './retention/retention-policy';
 
 /**
- * `npm run reporting:rebuild`: recomputes every statistics bucket from the raw events (the same
- * configuration as the services). Safe while reporting runs; scopes it could not settle because
- * events were still arriving are left to the settle pass (logged as `conflicts`).
+ * `npm run reporting:rebuild`: recomputes the statistics buckets from the raw events (the same
+ * configuration as the services), for the days whose raw events are still all kept
+ * (SER_REPORTING_EVENT_RETENTION_DAYS); older buckets are left as they are. Safe while
+ * reporting runs; scopes it could not settle because events were still arriving are left to the
+ * settle pass (logged as `conflicts`).
  */
 async function rebuildStats(): Promise<number> {
   let config: RelayConfig;
@@ -31,9 +34,12 @@ async function rebuildStats(): Promise<number> {
   try {
     await ensureIndexes(mongo.db, statsIndexes);
     const started = Date.now();
-    const result = await new StatsRepository(mongo.db).rebuild(metricsOf);
+    // Only the days whose raw events are all still kept: older buckets are the only record left.
+    const now = new Date();
+    const coveredFrom = rebuildableFrom(now, config.SER_REPORTING_EVENT_RETENTION_DAYS);
+    const result = await new StatsRepository(mongo.db).rebuild(metricsOf, now, undefined, coveredFrom);
     logger.info(
-      { code: 'REPORTING_STATS_REBUILT', ...result, durationMs: Date.now() - started },
+      { code: 'REPORTING_STATS_REBUILT', ...result, coveredFrom, durationMs: Date.now() - started },
       'statistics rebuilt from the raw events',
     );
     return 0;

@@ -1,4 +1,4 @@
-import { StatsRepository } from '@ser/data';
+import { EventRepository, StatsRepository } from '@ser/data';
 import type { MongoConnection } from '@ser/mongo';
 import { CoreModule, MONGO } from '@ser/runtime';
 import type { CoreOptions } from '@ser/runtime';
@@ -7,6 +7,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { RecordEventProcessor } from './jobs/record-event.processor';
 import { RecordEventUseCase } from './projection/record-event.use-case';
 import { StatsSettler } from './projection/stats-settler';
+import { StatsPurger } from './retention/stats-purger';
 
 @Module({})
 export class ReportingModule {
@@ -20,9 +21,15 @@ export class ReportingModule {
           useFactory: (m: MongoConnection) => new StatsRepository(m.db),
           inject: [MONGO],
         },
+        {
+          provide: EventRepository,
+          useFactory: (m: MongoConnection) => new EventRepository(m.db),
+          inject: [MONGO],
+        },
         RecordEventUseCase,
         RecordEventProcessor,
         StatsSettler,
+        StatsPurger,
       ],
     };
   }
