@@ -184,8 +184,16 @@ export interface MessageDocument {
   headerFrom: string;
   fromDomain: string;
   subject?: string;
-  /** SHA-256 (lowercase hex) of `subject` as stored, for search; filled by ingress (not yet). */
+  /**
+   * SHA-256 (lowercase hex) of the normalised `subject` (`subjectHash` in libs/mail: RFC 2047
+   * decoded, NFC, whitespace collapsed), the indexed key of a subject search; set by ingress.
+   */
   subjectHash?: string;
+  /**
+   * Lowercase header From and envelope MAIL FROM (`senderKeys` in libs/mail; the null sender left
+   * out), the indexed keys of a sender search; set by ingress. Absent on messages stored before it.
+   */
+  senders?: string[];
   /** The message looked like bulk mail and the application's bulk policy is `flag`. */
   bulk?: boolean;
   size: number;

@@ -282,11 +282,11 @@ export interface MessageSearchQuery {
   /** Inclusive bounds on `createdAt`. */
   from?: Date;
   to?: Date;
-  /** Header From or envelope MAIL FROM, exactly. */
+  /** Header From or envelope MAIL FROM, either case (matched against the lowercase `senders`). */
   sender?: string;
   /** Any envelope recipient, lowercase (matched in the recipient ledger). */
   recipient?: string;
-  subject?: string;
+  /** `subjectHash` of the wanted subject (libs/mail), not the subject itself: only the hash is indexed. */
   subjectHash?: string;
   messageId?: string;
   /** The last id of the previous page. */
@@ -311,10 +311,7 @@ function searchFilter(query: MessageSearchQuery): Filter<MessageDocument> {
     };
   }
   if (query.sender !== undefined) {
-    filter.$or = [{ headerFrom: query.sender }, { 'envelope.mailFrom': query.sender }];
-  }
-  if (query.subject !== undefined) {
-    filter.subject = query.subject;
+    filter.senders = query.sender.toLowerCase();
   }
   if (query.subjectHash !== undefined) {
     filter.subjectHash = query.subjectHash;
@@ -349,10 +346,11 @@ export const messageIndexes = [
   { collection: COLLECTIONS.messages, key: { expiresAt: 1 } },
   { collection: COLLECTIONS.messages, key: { tenantId: 1, state: 1, _id: -1 } },
   { collection: COLLECTIONS.recipients, key: { messageId: 1, domain: 1 } },
-  // Message search (GET /v1/messages); no index on `subject`, whose length is unbounded.
+  // Message search (GET /v1/messages); no index on `subject`, whose length is unbounded: a subject
+  // is searched by its hash. `senders` (multikey) replaces the former headerFrom and
+  // envelope.mailFrom indexes, which existing deployments may drop.
   { collection: COLLECTIONS.messages, key: { tenantId: 1, _id: -1 } },
-  { collection: COLLECTIONS.messages, key: { tenantId: 1, headerFrom: 1, _id: -1 } },
-  { collection: COLLECTIONS.messages, key: { tenantId: 1, 'envelope.mailFrom': 1, _id: -1 } },
+  { collection: COLLECTIONS.messages, key: { tenantId: 1, senders: 1, _id: -1 } },
   { collection: COLLECTIONS.messages, key: { tenantId: 1, subjectHash: 1, _id: -1 } },
   { collection: COLLECTIONS.recipients, key: { tenantId: 1, address: 1, messageId: -1 } },
 ] as const;

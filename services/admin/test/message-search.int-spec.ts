@@ -1,6 +1,7 @@
 import { newMessageId } from '@ser/contracts';
 import { COLLECTIONS, MessageRepository, newId } from '@ser/data';
 import type { AuditDocument, MessageDocument } from '@ser/data';
+import { senderKeys, subjectHash } from '@ser/mail';
 import { GridFsMessageStore } from '@ser/mongo';
 import type { Db } from 'mongodb';
 import { createHash } from 'node:crypto';
@@ -51,7 +52,10 @@ describe('admin API: message search and raw samples', () => {
   const newTenant = async () => (await api.created('/v1/tenants', { name: 'Acme' })).id;
 
   let clock = Date.now() - 86_400_000;
-  /** A message record and its body; each one a second newer than the last, so ids sort by seeding order. */
+  /**
+   * A message record and its body, with the search keys ingress derives (`senders`, `subjectHash`);
+   * each one a second newer than the last, so ids sort by seeding order.
+   */
   async function seed(
     tenantId: string,
     extra: Partial<MessageDocument> = {},
@@ -76,6 +80,10 @@ describe('admin API: message search and raw samples', () => {
       expiresAt: new Date(clock + 30 * 86_400_000),
       ...extra,
     };
+    message.senders = senderKeys(message.headerFrom, message.envelope.mailFrom);
+    if (message.subject !== undefined) {
+      message.subjectHash = subjectHash(message.subject);
+    }
     await store.put(message._id, Readable.from([body]), {});
     await messages.create(message);
     return message;
@@ -102,7 +110,7 @@ describe('admin API: message search and raw samples', () => {
     const tenantId = await newTenant();
     const other = await newTenant();
     const appB = newId('app');
-    const m1 = await seed(tenantId, { subject: 'Invoice 42', subjectHash: sha256('Invoice 42') });
+    const m1 = await seed(tenantId, { subject: 'Invoice 42' });
     const m2 = await seed(tenantId, { appId: appB, state: 'bounced', headerFrom: 'alerts@acme.test' });
     const m3 = await seed(tenantId, {
       envelope: { mailFrom: 'alerts@acme.test', rcptTo: ['Carol@Dest.test', 'dave@dest.test'] },
@@ -129,6 +137,7 @@ describe('admin API: message search and raw samples', () => {
     expect(await ids(`${q}&recipient=b@dest.test&status=bounced`)).toEqual([m2._id]);
     expect(await ids(`${q}&subject=${encodeURIComponent('Invoice 42')}`)).toEqual([m1._id]);
     expect(await ids(`${q}&subjectHash=${sha256('Invoice 42').toUpperCase()}`)).toEqual([m1._id]);
+    expect(await ids(`${q}&subject=Invoice%2042&subjectHash=${sha256('Invoice 42')}`)).toEqual([m1._id]);
     expect(await ids(`${q}&messageId=${m2._id}`)).toEqual([m2._id]);
     expect(await ids(`${q}&messageId=${m2._id}&recipient=b@dest.test`)).toEqual([m2._id]);
     expect(await ids(`${q}&messageId=${m3._id}&recipient=b@dest.test`)).toEqual([]);
@@ -152,6 +161,34 @@ describe('admin API: message search and raw samples', () => {
       createdAt: m3.createdAt.toISOString(),
       updatedAt: m3.updatedAt.toISOString(),
     });
+  });
+
+  it('finds a subject by its normalised hash and a sender in any case', async () => {
+    const tenantId = await newTenant();
+    const q = `tenantId=${tenantId}`;
+    const encoded = await seed(tenantId, {
+      subject: '=?utf-8?q?Caf=C3=A9?=  \t ouvert ',
+      headerFrom: 'Alice@Example.COM',
+      envelope: { mailFrom: 'Bounce+1@Mail.Example.com', rcptTo: ['b@dest.test'] },
+    });
+    const bounce = await seed(tenantId, {
+      subject: 'Café ouvert',
+      headerFrom: 'alice@example.com',
+      envelope: { mailFrom: '', rcptTo: ['b@dest.test'] },
+    });
+    const other = await seed(tenantId, { subject: 'Café fermé', headerFrom: 'bob@example.com' });
+
+    for (const subject of ['Café ouvert', '  Cafe\u0301   ouvert', '=?iso-8859-1?q?Caf=E9?= ouvert']) {
+      expect(await ids(`${q}&subject=${encodeURIComponent(subject)}`)).toEqual([bounce._id, encoded._id]);
+    }
+    expect(await ids(`${q}&subject=${encodeURIComponent('café ouvert')}`)).toEqual([]);
+    for (const sender of ['alice@example.com', 'ALICE@Example.Com', 'Alice@Example.COM']) {
+      expect(await ids(`${q}&sender=${encodeURIComponent(sender)}`)).toEqual([bounce._id, encoded._id]);
+    }
+    expect(await ids(`${q}&sender=bounce%2B1@mail.example.com`)).toEqual([encoded._id]);
+    expect(await ids(`${q}&sender=BOB@example.com`)).toEqual([other._id]);
+    // The stored subject is returned as sent.
+    expect((await search(`${q}&messageId=${encoded._id}`)).items[0]?.subject).toBe(encoded.subject);
   });
 
   it('pages through 120 messages without overlap or gap, also by recipient', async () => {
@@ -201,6 +238,7 @@ describe('admin API: message search and raw samples', () => {
       `tenantId=${tenantId}&recipient=${injection}`,
       `tenantId=${tenantId}&recipient=not-an-address`,
       `tenantId=${tenantId}&subjectHash=${injection}`,
+      `tenantId=${tenantId}&subject=Invoice&subjectHash=${sha256('Other')}`,
       `tenantId=${tenantId}&messageId=${encodeURIComponent('{"$gt":""}')}`,
       `tenantId=${tenantId}&cursor=${injection}`,
       `tenantId=${tenantId}&limit=0`,

@@ -1,4 +1,5 @@
 import { MESSAGE_ID_PATTERN, MESSAGE_STATES } from '@ser/contracts';
+import { subjectHash } from '@ser/mail';
 import { z } from 'zod';
 
 export const SEARCH_PAGE_DEFAULT = 50;
@@ -21,7 +22,9 @@ const address = z.string().trim().toLowerCase().max(320).regex(ADDRESS, 'not an 
 
 /**
  * `GET /v1/messages`: every parameter is a single string (a repeated or bracketed parameter is
- * refused), checked against its pattern before it reaches a query.
+ * refused), checked against its pattern before it reaches a query. `subject` is searched by its
+ * hash (normalised as ingress stores it: RFC 2047 decoded, NFC, whitespace collapsed), so the
+ * output carries `subjectHash` only; `sender` is lowercased and matches either case.
  */
 export const messageSearchSchema = z
   .object({
@@ -43,5 +46,12 @@ export const messageSearchSchema = z
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
     error: 'must not be after to',
     path: ['from'],
-  });
+  })
+  .refine(
+    (q) => q.subject === undefined || q.subjectHash === undefined || subjectHash(q.subject) === q.subjectHash,
+    { error: 'subject and subjectHash name different subjects', path: ['subject'] },
+  )
+  .transform(({ subject, ...q }) =>
+    subject === undefined ? q : { ...q, subjectHash: subjectHash(subject) },
+  );
 export type MessageSearchInput = z.infer<typeof messageSearchSchema>;

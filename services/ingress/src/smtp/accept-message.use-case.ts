@@ -1,7 +1,8 @@
 import type { RelayConfig } from '@ser/config';
 import { jobIds, newMessageId } from '@ser/contracts';
 import { MessageRepository } from '@ser/data';
-import type { ApplicationDocument } from '@ser/data';
+import type { ApplicationDocument, MessageDocument } from '@ser/data';
+import { senderKeys, subjectHash } from '@ser/mail';
 import type { MessageStore } from '@ser/mongo';
 import type { QueueBus } from '@ser/queue';
 import { CONFIG, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
@@ -90,6 +91,7 @@ export class AcceptMessageUseCase {
       credentialId: submission.app.credentialId,
       envelope: { mailFrom: submission.mailFrom, rcptTo: submission.rcptTo },
       ...summaryFields(summary),
+      senders: senderKeys(summary.headerFrom, submission.mailFrom),
       ...(bulk === undefined ? {} : { bulk: true }),
       size,
       state: 'receiving',
@@ -191,11 +193,15 @@ export class AcceptMessageUseCase {
   }
 }
 
-function summaryFields(summary: HeaderSummary): { headerFrom: string; fromDomain: string; subject?: string } {
+function summaryFields(
+  summary: HeaderSummary,
+): Pick<MessageDocument, 'headerFrom' | 'fromDomain' | 'subject' | 'subjectHash'> {
   return {
     headerFrom: summary.headerFrom,
     fromDomain: summary.fromDomain,
-    ...(summary.subject === undefined ? {} : { subject: summary.subject }),
+    ...(summary.subject === undefined
+      ? {}
+      : { subject: summary.subject, subjectHash: subjectHash(summary.subject) }),
   };
 }
 
