@@ -6,7 +6,7 @@ import { newId } from './ids';
 export interface AuditDocument {
   _id: string;
   at: Date;
-  /** Who decided: `operator:bootstrap` for the operator token; tenant tokens will bring their own. */
+  /** Who decided: `operator:bootstrap` for the bootstrap token, `token:<tokenId>` for an API token. */
   actor: string;
   /** Dotted `<object>.<verb>`, e.g. `message.release`. */
   action: string;

@@ -28,6 +28,8 @@ export interface TenantDocument {
    * 30. Statistics and raw events are kept independently (docs/api.md, Retention).
    */
   retentionDays?: number;
+  /** `tenant-viewer` tokens may download raw samples too (operators and tenant admins always can). */
+  viewerSamples?: boolean;
   createdAt: Date;
 }
 
@@ -349,6 +351,7 @@ export const COLLECTIONS = {
   audit: 'audit',
   suppressions: 'suppressions',
   stats: 'stats',
+  apiTokens: 'api_tokens',
 } as const;
 
 /** Associated data binding a sealed DKIM private key to its key document. */

@@ -15,3 +15,5 @@ export { StatsRepository, statsIndexes, STATS_SETTLE_GRACE_MS } from './stats.re
 export type { StatsQuery, StatsSummary, SettleResult, RebuildResult } from './stats.repository';
 export { bucketRanges, dayOf, hourOf, statsId, DAY_MS, HOUR_MS } from './stats-buckets';
 export type { BucketRanges, TimeRange } from './stats-buckets';
+export { ApiTokenRepository, apiTokenIndexes } from './api-token.repository';
+export type { ApiTokenDocument, ApiTokenFilter, ApiTokenRole } from './api-token.repository';

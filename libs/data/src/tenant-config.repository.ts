@@ -81,6 +81,10 @@ export class TenantConfigRepository {
   findDkimKeyById(keyId: string): Promise<DkimKeyDocument | null> {
     return this.dkimKeys.findOne({ _id: keyId });
   }
+
+  findCredentialById(credentialId: string): Promise<CredentialDocument | null> {
+    return this.credentials.findOne({ _id: credentialId });
+  }
 }
 
 export const tenantConfigIndexes = [

@@ -1,6 +1,7 @@
 import type { RelayConfig, ServiceName } from '@ser/config';
 import {
   auditIndexes,
+  apiTokenIndexes,
   EventRepository,
   eventIndexes,
   MessageRepository,
@@ -64,6 +65,7 @@ export class CoreModule {
             ...messageIndexes,
             ...eventIndexes,
             ...auditIndexes,
+            ...apiTokenIndexes,
             ...suppressionIndexes,
             ...statsIndexes,
           ]);

@@ -1,19 +1,20 @@
-import { AuditRepository, StatsRepository, SuppressionRepository } from '@ser/data';
+import { ApiTokenRepository, AuditRepository, StatsRepository, SuppressionRepository } from '@ser/data';
 import { CoreModule, MONGO, secretBoxProvider } from '@ser/runtime';
 import type { MongoConnection } from '@ser/mongo';
 import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApplicationsController } from './applications/applications.controller';
 import { ApplicationsService } from './applications/applications.service';
 import { CredentialsController } from './applications/credentials.controller';
 import { CredentialsService } from './applications/credentials.service';
 import { AuditController } from './audit/audit.controller';
+import { AccessGuard } from './auth/access.guard';
+import { TenantScope } from './auth/tenant-scope.service';
 import { DnsHealthController } from './dns-health/dns-health.controller';
 import { DnsHealthService } from './dns-health/dns-health.service';
 import { HealthController } from './health/health.controller';
-import { BearerTokenGuard } from './http/bearer-token.guard';
 import { ProblemFilter } from './http/problem.filter';
 import { MessageActionsService } from './messages/message-actions.service';
 import { MessageSampleService } from './messages/message-sample.service';
@@ -27,6 +28,23 @@ import { SuppressionsController } from './suppressions/suppressions.controller';
 import { SuppressionsService } from './suppressions/suppressions.service';
 import { TenantAdminController } from './tenants/tenant-admin.controller';
 import { TenantAdminService } from './tenants/tenant-admin.service';
+import { ApiTokensService } from './tokens/api-tokens.service';
+import { TokensController } from './tokens/tokens.controller';
+
+/** Every controller of the admin API (the access tests walk their routes). */
+export const ADMIN_CONTROLLERS = [
+  HealthController,
+  TenantAdminController,
+  ApplicationsController,
+  CredentialsController,
+  MessagesController,
+  QuarantineController,
+  AuditController,
+  DnsHealthController,
+  SuppressionsController,
+  ReportsController,
+  TokensController,
+];
 
 @Module({})
 export class AdminModule {
@@ -34,18 +52,7 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [CoreModule.forRoot(core)],
-      controllers: [
-        HealthController,
-        TenantAdminController,
-        ApplicationsController,
-        CredentialsController,
-        MessagesController,
-        QuarantineController,
-        AuditController,
-        DnsHealthController,
-        SuppressionsController,
-        ReportsController,
-      ],
+      controllers: ADMIN_CONTROLLERS,
       providers: [
         secretBoxProvider('admin'),
         TenantAdminService,
@@ -75,7 +82,16 @@ export class AdminModule {
           useFactory: (m: MongoConnection) => new AuditRepository(m.db),
           inject: [MONGO],
         },
-        BearerTokenGuard,
+        // The admin service is the only writer of API tokens.
+        {
+          provide: ApiTokenRepository,
+          useFactory: (m: MongoConnection) => new ApiTokenRepository(m.db),
+          inject: [MONGO],
+        },
+        ApiTokensService,
+        TenantScope,
+        // Every route passes the access guard; a route without `@Access` is for operators only.
+        { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

@@ -1,16 +1,16 @@
-import { Body, Controller, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { Body, Controller, Param, Patch, Post } from '@nestjs/common';
+import { Access } from '../auth/access.decorator';
 import { parseBody } from '../http/parse-body';
 import { view } from '../http/view';
 import { createApplicationSchema, updateApplicationSchema } from './applications.schemas';
 import { ApplicationsService } from './applications.service';
 
 @Controller('v1')
-@UseGuards(BearerTokenGuard)
 export class ApplicationsController {
   constructor(private readonly applications: ApplicationsService) {}
 
   @Post('tenants/:tenantId/applications')
+  @Access('manage')
   async createApplication(@Param('tenantId') tenantId: string, @Body() body: unknown) {
     return view(
       await this.applications.createApplication(tenantId, parseBody(createApplicationSchema, body)),
@@ -18,6 +18,7 @@ export class ApplicationsController {
   }
 
   @Patch('applications/:appId')
+  @Access('manage')
   async updateApplication(@Param('appId') appId: string, @Body() body: unknown) {
     return view(await this.applications.updateApplication(appId, parseBody(updateApplicationSchema, body)));
   }

@@ -4,6 +4,7 @@ import { MONGO, QUEUE_BUS, READINESS } from '@ser/runtime';
 import type { Readiness } from '@ser/runtime';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { Access } from '../auth/access.decorator';
 
 /** `/healthz`: the process answers. `/readyz`: MongoDB and Redis answer and every local service started. */
 @Controller()
@@ -15,11 +16,13 @@ export class HealthController {
   ) {}
 
   @Get('healthz')
+  @Access('public')
   health() {
     return { status: 'ok' };
   }
 
   @Get('readyz')
+  @Access('public')
   async ready(@Res() response: Response): Promise<void> {
     const checks = await Promise.allSettled([this.mongo.ping(), this.bus.ping()]);
     const missing = this.readiness.missing().filter((s) => s !== 'admin');

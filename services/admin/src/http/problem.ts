@@ -31,6 +31,8 @@ export const problems = {
       status: 401,
       detail: 'A valid bearer token is required',
     }),
+  forbidden: (detail: string) =>
+    new ProblemError({ type: `${base}forbidden`, title: 'Forbidden', status: 403, detail }),
   invalid: (errors: { path: string; message: string }[]) =>
     new ProblemError({
       type: `${base}invalid-request`,

@@ -2,19 +2,18 @@ import { EventRepository, MessageRepository, TenantConfigRepository } from '@ser
 import type { MessageDocument } from '@ser/data';
 import type { Logger } from '@ser/logger';
 import { LOGGER } from '@ser/runtime';
-import { Controller, Get, Inject, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { Actor } from '../http/actor.decorator';
-import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { Access } from '../auth/access.decorator';
 import { parseQuery } from '../http/parse-body';
 import { orNotFound, problems } from '../http/problem';
 import { MessageSampleService } from './message-sample.service';
 import { messageId as messageIdSchema, messageSearchSchema } from './message-search.schemas';
 
-/** Message search, a message with its timeline, and its raw sample (operators; tenant scoping follows). */
+/** Message search, a message with its timeline, and its raw sample (access per route: auth/access.guard.ts). */
 @Controller('v1/messages')
-@UseGuards(BearerTokenGuard)
 export class MessagesController {
   constructor(
     @Inject(LOGGER) private readonly logger: Logger,
@@ -25,6 +24,7 @@ export class MessagesController {
   ) {}
 
   @Get()
+  @Access('read')
   async search(@Query() query: unknown) {
     const { tenantId, status, limit, cursor, ...filters } = parseQuery(messageSearchSchema, query);
     orNotFound(await this.tenants.findTenant(tenantId), 'tenant');
@@ -41,6 +41,7 @@ export class MessagesController {
   }
 
   @Get(':messageId')
+  @Access('read')
   async get(@Param('messageId') id: string) {
     const messageId = parseMessageId(id);
     const message = await this.messages.findById(messageId);
@@ -78,6 +79,7 @@ export class MessagesController {
 
   /** The message as egress sends it, as a `.eml` attachment; audited before streaming. */
   @Get(':messageId/raw')
+  @Access('sample')
   async raw(
     @Param('messageId') id: string,
     @Actor() actor: string,

@@ -1,16 +1,15 @@
 import { MessageRepository, TenantConfigRepository } from '@ser/data';
 import type { MessageDocument } from '@ser/data';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { Actor } from '../http/actor.decorator';
-import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { Access } from '../auth/access.decorator';
 import { parseBody, parseQuery } from '../http/parse-body';
 import { orNotFound } from '../http/problem';
 import { MessageActionsService } from './message-actions.service';
 import { messageActionSchema, quarantineQuerySchema } from './quarantine.schemas';
 
-/** Quarantined and held messages, and the operator decisions on them (operators; tenant scoping follows). */
+/** Quarantined and held messages, and the operator decisions on them (access per route: auth/access.guard.ts). */
 @Controller('v1')
-@UseGuards(BearerTokenGuard)
 export class QuarantineController {
   constructor(
     private readonly messages: MessageRepository,
@@ -19,6 +18,7 @@ export class QuarantineController {
   ) {}
 
   @Get('quarantine')
+  @Access('read')
   async list(@Query() query: unknown) {
     const { tenantId, state, limit, cursor } = parseQuery(quarantineQuerySchema, query);
     orNotFound(await this.tenants.findTenant(tenantId), 'tenant');
@@ -32,6 +32,7 @@ export class QuarantineController {
   }
 
   @Post('messages/:messageId/release')
+  @Access('operator')
   @HttpCode(200)
   release(@Param('messageId') messageId: string, @Body() body: unknown, @Actor() actor: string) {
     parseBody(messageActionSchema, body);
@@ -39,6 +40,7 @@ export class QuarantineController {
   }
 
   @Post('messages/:messageId/retry')
+  @Access('manage')
   @HttpCode(200)
   retry(@Param('messageId') messageId: string, @Body() body: unknown, @Actor() actor: string) {
     parseBody(messageActionSchema, body);
@@ -46,6 +48,7 @@ export class QuarantineController {
   }
 
   @Delete('messages/:messageId')
+  @Access('manage')
   @HttpCode(204)
   async delete(@Param('messageId') messageId: string, @Actor() actor: string): Promise<void> {
     await this.actions.delete(messageId, actor);

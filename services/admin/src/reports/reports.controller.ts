@@ -1,6 +1,6 @@
-import { Controller, Get, Headers, Query, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { Access } from '../auth/access.decorator';
 import { parseQuery } from '../http/parse-body';
 import {
   APPLICATIONS_CSV_HEADER,
@@ -14,9 +14,8 @@ import type { ReportQuery } from './reports.schemas';
 import { SUMMARY_CSV_HEADER, SummaryReportUseCase, summaryCsvRows } from './summary-report.use-case';
 import type { SummaryReport } from './summary-report.use-case';
 
-/** Reports of one tenant from the statistics buckets, as JSON or CSV (operators; tenant tokens follow). */
+/** Reports of one tenant from the statistics buckets, as JSON or CSV (access per route: auth/access.guard.ts). */
 @Controller('v1/reports')
-@UseGuards(BearerTokenGuard)
 export class ReportsController {
   constructor(
     private readonly summaries: SummaryReportUseCase,
@@ -24,6 +23,7 @@ export class ReportsController {
   ) {}
 
   @Get('summary')
+  @Access('read')
   async summary(
     @Query() query: unknown,
     @Headers('accept') accept: string | undefined,
@@ -39,6 +39,7 @@ export class ReportsController {
   }
 
   @Get('applications')
+  @Access('read')
   async perApplication(
     @Query() query: unknown,
     @Headers('accept') accept: string | undefined,

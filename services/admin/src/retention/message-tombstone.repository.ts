@@ -71,6 +71,11 @@ export class MessageTombstoneRepository {
     return (await this.tombstones.findOne({ _id: messageId }, { projection: { _id: 1 } })) !== null;
   }
 
+  /** The tenant of a message deleted by retention, while its tombstone is kept. */
+  async tenantOf(messageId: string): Promise<string | undefined> {
+    return (await this.tombstones.findOne({ _id: messageId }, { projection: { tenantId: 1 } }))?.tenantId;
+  }
+
   /** Forgets tombstones older than `cutoff` (the download then answers 404); returns how many. */
   async deleteBefore(cutoff: Date): Promise<number> {
     const result = await this.tombstones.deleteMany({

@@ -23,6 +23,8 @@ export const updateTenantSchema = z
     dkimNoKeyPolicy: z.enum(['hold', 'send_unsigned']).nullable().optional(),
     /** Days messages are kept for search and samples (docs/api.md, Retention); `null`: 30. */
     retentionDays: z.number().int().min(1).max(365).nullable().optional(),
+    /** Whether `tenant-viewer` tokens may download raw samples; `null`: no. */
+    viewerSamples: z.boolean().nullable().optional(),
     ...deliverySettingsPatch,
   })
   .strict()
