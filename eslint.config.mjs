@@ -44,6 +44,8 @@ export default tseslint.config(
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:lib'] },
             { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            // Operator tools talk to the relay over HTTP; only their integration tests start a service.
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:service', 'type:lib'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:service', 'type:lib'] },
           ],
         },
@@ -51,7 +53,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/config/**', 'e2e/**', 'scripts/**', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/testing/**'],
+    files: [
+      'libs/config/**',
+      'tools/*/src/main.ts',
+      'e2e/**',
+      'scripts/**',
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      'libs/testing/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

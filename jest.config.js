@@ -23,11 +23,11 @@ const common = {
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services}/**/*.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,tools}/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{libs,services}/**/*.int-spec.ts'],
+      testMatch: ['<rootDir>/{libs,services,tools}/**/*.int-spec.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-integration.js'],
     },
     {
