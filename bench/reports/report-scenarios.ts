@@ -1,0 +1,81 @@
+import type { StatsDocument } from '@ser/data';
+import type { HttpText } from '../support/admin-http';
+import { countSelected } from './bucket-count';
+import type { BucketQuery } from './bucket-count';
+import { checkApplications, checkSummaryCsv, checkSummaryJson, expectedCounts } from './report-checks';
+import type { ExpectedCounts } from './report-checks';
+import type { Truth } from './message-mix';
+
+/** One report request to time, how to check its answer, and the bucket queries behind it. */
+export interface ReportScenario {
+  name: string;
+  path: string;
+  check(response: HttpText): void;
+  /** Documents the request's queries select: the summary plus its four top lists, or per application. */
+  documentsRead(docs: readonly StatsDocument[]): number;
+}
+
+export interface ScenarioInput {
+  tenantId: string;
+  appIds: readonly string[];
+  truth: Truth;
+  /** The seeded month: `from` and `to` as dates (`2026-11-01`), and as instants. */
+  month: { from: string; to: string; start: Date; end: Date };
+}
+
+/** The top lists a summary reads besides its counts (summary-report.use-case.ts). */
+const TOP_METRICS = ['failing_domain', 'sender_from', 'sender_envelope', 'refused_ip'] as const;
+/** A zone whose midnight is not a UTC hour boundary of the month: partial days come from hour buckets. */
+const ZONE = 'America/New_York';
+
+/** The five report requests of the benchmark, each checked against the generator's truth. */
+export function reportScenarios(input: ScenarioInput): ReportScenario[] {
+  const { tenantId, truth, month } = input;
+  const appId = input.appIds[0] ?? '';
+  const period = `tenantId=${tenantId}&from=${month.from}&to=${month.to}`;
+  const whole = expectedCounts(truth, month.start, month.start, month.end);
+  const oneApp = expectedCounts(truth, month.start, month.start, month.end, appId);
+  // Midnight in the zone at either end (EDT→EST on 1 November), as the admin API resolves it.
+  const zoned = { from: new Date('2026-11-01T04:00:00Z'), to: new Date('2026-12-01T05:00:00Z') };
+  const inZone = expectedCounts(truth, month.start, zoned.from, zoned.to);
+  const perApp = new Map<string, ExpectedCounts>(
+    input.appIds.map((id) => [id, expectedCounts(truth, month.start, month.start, month.end, id)]),
+  );
+  const monthQuery = { tenantId, from: month.start, to: month.end };
+  return [
+    {
+      name: 'summary, month, UTC',
+      path: `/v1/reports/summary?${period}`,
+      check: (r) => checkSummaryJson('summary, month, UTC', r, whole),
+      documentsRead: (docs) => summaryDocuments(docs, monthQuery),
+    },
+    {
+      name: 'summary, one application',
+      path: `/v1/reports/summary?${period}&appId=${appId}`,
+      check: (r) => checkSummaryJson('summary, one application', r, oneApp),
+      documentsRead: (docs) => summaryDocuments(docs, { ...monthQuery, appId }),
+    },
+    {
+      name: `summary, month, ${ZONE}`,
+      path: `/v1/reports/summary?${period}&tz=${encodeURIComponent(ZONE)}`,
+      check: (r) => checkSummaryJson(`summary, ${ZONE}`, r, inZone),
+      documentsRead: (docs) => summaryDocuments(docs, { tenantId, ...zoned }),
+    },
+    {
+      name: 'summary, month, CSV',
+      path: `/v1/reports/summary?${period}&format=csv`,
+      check: (r) => checkSummaryCsv('summary, CSV', r, whole),
+      documentsRead: (docs) => summaryDocuments(docs, monthQuery),
+    },
+    {
+      name: 'applications, month',
+      path: `/v1/reports/applications?${period}`,
+      check: (r) => checkApplications('applications', r, perApp),
+      documentsRead: (docs) => countSelected(docs, monthQuery),
+    },
+  ];
+}
+
+function summaryDocuments(docs: readonly StatsDocument[], q: BucketQuery): number {
+  return TOP_METRICS.reduce((n, metric) => n + countSelected(docs, q, metric), countSelected(docs, q));
+}
