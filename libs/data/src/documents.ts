@@ -103,6 +103,10 @@ export interface DomainDocument {
   tenantId: string;
   /** Lowercase A-label. Unique across tenants: a domain belongs to one organisation. */
   name: string;
+  /** The TXT value that proves control of the domain (`_ser-verification.<name>`); see verifiedAt. */
+  verificationToken?: string;
+  /** When the verification TXT record was last found; absent: never verified. */
+  verifiedAt?: Date;
   createdAt: Date;
 }
 

@@ -14,6 +14,8 @@ import { AccessGuard } from './auth/access.guard';
 import { TenantScope } from './auth/tenant-scope.service';
 import { DnsHealthController } from './dns-health/dns-health.controller';
 import { DnsHealthService } from './dns-health/dns-health.service';
+import { DomainsController } from './domains/domains.controller';
+import { DomainsService } from './domains/domains.service';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { MessageActionsService } from './messages/message-actions.service';
@@ -35,6 +37,7 @@ import { TokensController } from './tokens/tokens.controller';
 export const ADMIN_CONTROLLERS = [
   HealthController,
   TenantAdminController,
+  DomainsController,
   ApplicationsController,
   CredentialsController,
   MessagesController,
@@ -56,6 +59,7 @@ export class AdminModule {
       providers: [
         secretBoxProvider('admin'),
         TenantAdminService,
+        DomainsService,
         ApplicationsService,
         CredentialsService,
         MessageActionsService,

@@ -1,8 +1,12 @@
-import { Body, Controller, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { Access } from '../auth/access.decorator';
-import { parseBody } from '../http/parse-body';
+import { parseBody, parseQuery } from '../http/parse-body';
 import { view } from '../http/view';
-import { createApplicationSchema, updateApplicationSchema } from './applications.schemas';
+import {
+  applicationsQuerySchema,
+  createApplicationSchema,
+  updateApplicationSchema,
+} from './applications.schemas';
 import { ApplicationsService } from './applications.service';
 
 @Controller('v1')
@@ -15,6 +19,20 @@ export class ApplicationsController {
     return view(
       await this.applications.createApplication(tenantId, parseBody(createApplicationSchema, body)),
     );
+  }
+
+  @Get('tenants/:tenantId/applications')
+  @Access('read')
+  async listApplications(@Param('tenantId') tenantId: string, @Query() query: unknown) {
+    const { limit, cursor } = parseQuery(applicationsQuerySchema, query);
+    const { page, nextCursor } = await this.applications.listApplications(tenantId, cursor, limit);
+    return { items: page.map(view), nextCursor };
+  }
+
+  @Get('applications/:appId')
+  @Access('read')
+  async getApplication(@Param('appId') appId: string) {
+    return view(await this.applications.getApplication(appId));
   }
 
   @Patch('applications/:appId')

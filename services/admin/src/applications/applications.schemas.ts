@@ -62,3 +62,18 @@ export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
 
 /** Revocation takes no options; an empty object (or no body) is the only valid body. */
 export const revokeCredentialSchema = z.object({}).strict();
+
+export const APPLICATIONS_PAGE_DEFAULT = 50;
+export const APPLICATIONS_PAGE_MAX = 200;
+
+/** `GET /v1/tenants/{tenantId}/applications`: a page of the tenant's applications by id. */
+export const applicationsQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(APPLICATIONS_PAGE_MAX).default(APPLICATIONS_PAGE_DEFAULT),
+    /** The last id of the previous page (its `nextCursor`). */
+    cursor: z
+      .string()
+      .regex(/^app_[A-Za-z0-9]{1,64}$/, 'not an application id')
+      .optional(),
+  })
+  .strict();

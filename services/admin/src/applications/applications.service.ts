@@ -29,6 +29,22 @@ export class ApplicationsService {
     return app;
   }
 
+  /** One page by id; `after` is the previous page's last id. */
+  async listApplications(tenantId: string, after: string | undefined, limit: number) {
+    orNotFound(await this.repo.findTenant(tenantId), 'tenant');
+    const found = await this.repo.applications
+      .find({ tenantId, ...(after === undefined ? {} : { _id: { $gt: after } }) })
+      .sort({ _id: 1 })
+      .limit(limit + 1)
+      .toArray();
+    const page = found.slice(0, limit);
+    return { page, nextCursor: found.length > limit ? (page.at(-1)?._id ?? null) : null };
+  }
+
+  async getApplication(appId: string): Promise<ApplicationDocument> {
+    return orNotFound(await this.repo.findApplicationById(appId), 'application');
+  }
+
   async updateApplication(appId: string, patch: UpdateApplicationInput): Promise<ApplicationDocument> {
     const update = applicationUpdate(patch);
     const updated =

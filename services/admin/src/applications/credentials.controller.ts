@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { Access } from '../auth/access.decorator';
 import { parseBody } from '../http/parse-body';
 import { createCredentialSchema, revokeCredentialSchema } from './applications.schemas';
@@ -25,6 +25,13 @@ export class CredentialsController {
   @HttpCode(200)
   revokeCredential(@Param('credentialId') credentialId: string, @Body() body: unknown) {
     parseBody(revokeCredentialSchema, body);
+    return this.credentials.revokeCredential(credentialId);
+  }
+
+  /** The same as `POST …/revoke`, under the path the API contract names. */
+  @Delete('credentials/:credentialId')
+  @Access('manage')
+  deleteCredential(@Param('credentialId') credentialId: string) {
     return this.credentials.revokeCredential(credentialId);
   }
 }

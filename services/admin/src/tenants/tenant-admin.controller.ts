@@ -1,16 +1,17 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { Actor } from '../http/actor.decorator';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Actor, Caller } from '../http/actor.decorator';
+import type { Principal } from '../http/actor.decorator';
+import { problems } from '../http/problem';
 import { Access } from '../auth/access.decorator';
-import { parseBody } from '../http/parse-body';
-import { view } from '../http/view';
+import { parseBody, parseQuery } from '../http/parse-body';
 import { tenantView } from './delivery-settings';
 import {
   activateDkimKeySchema,
   createDkimKeySchema,
-  createDomainSchema,
   createTenantSchema,
   retireDkimKeySchema,
   rewrapDkimKeysSchema,
+  tenantsQuerySchema,
   updateTenantSchema,
 } from './tenant-admin.schemas';
 import { TenantAdminService } from './tenant-admin.service';
@@ -25,6 +26,15 @@ export class TenantAdminController {
     return tenantView(await this.admin.createTenant(parseBody(createTenantSchema, body).name));
   }
 
+  /** Every tenant for operators; a tenant token sees its own. */
+  @Get('tenants')
+  @Access('read', { ownTenant: true })
+  async listTenants(@Query() query: unknown, @Caller() caller: Principal) {
+    const { limit, cursor } = parseQuery(tenantsQuerySchema, query);
+    const { page, nextCursor } = await this.admin.listTenants(caller.tenantId, cursor, limit);
+    return { items: page.map(tenantView), nextCursor };
+  }
+
   @Get('tenants/:tenantId')
   @Access('read')
   async getTenant(@Param('tenantId') tenantId: string) {
@@ -35,12 +45,6 @@ export class TenantAdminController {
   @Access('operator')
   async updateTenant(@Param('tenantId') tenantId: string, @Body() body: unknown, @Actor() actor: string) {
     return tenantView(await this.admin.updateTenant(tenantId, parseBody(updateTenantSchema, body), actor));
-  }
-
-  @Post('tenants/:tenantId/domains')
-  @Access('manage')
-  async createDomain(@Param('tenantId') tenantId: string, @Body() body: unknown) {
-    return view(await this.admin.createDomain(tenantId, parseBody(createDomainSchema, body).name));
   }
 
   @Post('domains/:domainId/dkim-keys')
@@ -68,14 +72,27 @@ export class TenantAdminController {
   @Post('dkim-keys/:keyId/activate')
   @Access('manage')
   @HttpCode(200)
-  activateDkimKey(@Param('keyId') keyId: string, @Body() body: unknown, @Actor() actor: string) {
-    return this.admin.dkimKeys.activate(keyId, parseBody(activateDkimKeySchema, body).force, actor);
+  activateDkimKey(@Param('keyId') keyId: string, @Body() body: unknown, @Caller() caller: Principal) {
+    const { force } = parseBody(activateDkimKeySchema, body);
+    return this.admin.dkimKeys.activate(keyId, operatorOnlyForce(force, caller), caller.actor);
   }
 
   @Post('dkim-keys/:keyId/retire')
   @Access('manage')
   @HttpCode(200)
-  retireDkimKey(@Param('keyId') keyId: string, @Body() body: unknown, @Actor() actor: string) {
-    return this.admin.dkimKeys.retire(keyId, parseBody(retireDkimKeySchema, body).force, actor);
+  retireDkimKey(@Param('keyId') keyId: string, @Body() body: unknown, @Caller() caller: Principal) {
+    const { force } = parseBody(retireDkimKeySchema, body);
+    return this.admin.dkimKeys.retire(keyId, operatorOnlyForce(force, caller), caller.actor);
   }
+}
+
+/**
+ * `force` skips the DNS check of an activation or the last-key guard of a retirement: an operator's
+ * override, never a tenant's (a tenant could otherwise sign with a key nobody published).
+ */
+function operatorOnlyForce(force: boolean, caller: Principal): boolean {
+  if (force && caller.role !== 'operator') {
+    throw problems.forbidden('only operators may force a DKIM key change');
+  }
+  return force;
 }

@@ -12,6 +12,21 @@ const tenantName = z.string().trim().min(1).max(200);
 
 export const createTenantSchema = z.object({ name: tenantName }).strict();
 
+export const TENANTS_PAGE_DEFAULT = 50;
+export const TENANTS_PAGE_MAX = 200;
+
+/** `GET /v1/tenants`: a page of tenants by id. */
+export const tenantsQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(TENANTS_PAGE_MAX).default(TENANTS_PAGE_DEFAULT),
+    /** The last id of the previous page (its `nextCursor`). */
+    cursor: z
+      .string()
+      .regex(/^ten_[A-Za-z0-9]{1,64}$/, 'not a tenant id')
+      .optional(),
+  })
+  .strict();
+
 /**
  * JSON merge patch of a tenant, as for applications: `scanPolicy` merges key by key, the delivery
  * settings (`routes`, `sourceAddresses`...) are replaced whole, `null` removes.

@@ -1,6 +1,6 @@
 import type { RelayConfig } from '@ser/config';
-import { AuditRepository, isDuplicateKeyError, newId, TenantConfigRepository } from '@ser/data';
-import type { DomainDocument, TenantDocument } from '@ser/data';
+import { AuditRepository, newId, TenantConfigRepository } from '@ser/data';
+import type { TenantDocument } from '@ser/data';
 import { CONFIG } from '@ser/runtime';
 import { SecretBox } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
@@ -32,6 +32,21 @@ export class TenantAdminService {
     const tenant: TenantDocument = { _id: newId('ten'), name, status: 'active', createdAt: new Date() };
     await this.repo.tenants.insertOne(tenant);
     return tenant;
+  }
+
+  /** One page by id; `only` confines it to one tenant (a tenant token's own). */
+  async listTenants(only: string | undefined, after: string | undefined, limit: number) {
+    const ids = {
+      ...(only === undefined ? {} : { $eq: only }),
+      ...(after === undefined ? {} : { $gt: after }),
+    };
+    const found = await this.repo.tenants
+      .find(Object.keys(ids).length === 0 ? {} : { _id: ids })
+      .sort({ _id: 1 })
+      .limit(limit + 1)
+      .toArray();
+    const page = found.slice(0, limit);
+    return { page, nextCursor: found.length > limit ? (page.at(-1)?._id ?? null) : null };
   }
 
   async getTenant(tenantId: string): Promise<TenantDocument> {
@@ -79,20 +94,6 @@ export class TenantAdminService {
       details: { rewrapped: result.rewrapped, failed: result.failed.map((f) => f.tenantId) },
     });
     return result;
-  }
-
-  async createDomain(tenantId: string, name: string): Promise<DomainDocument> {
-    await this.getTenant(tenantId);
-    const domain: DomainDocument = { _id: newId('dom'), tenantId, name, createdAt: new Date() };
-    try {
-      await this.repo.domains.insertOne(domain);
-    } catch (error) {
-      if (isDuplicateKeyError(error)) {
-        throw problems.conflict(`domain ${name} is already registered`);
-      }
-      throw error;
-    }
-    return domain;
   }
 }
 
