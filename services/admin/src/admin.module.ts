@@ -22,6 +22,7 @@ import { MessageActionsService } from './messages/message-actions.service';
 import { MessageSampleService } from './messages/message-sample.service';
 import { MessagesController } from './messages/messages.controller';
 import { QuarantineController } from './messages/quarantine.controller';
+import { OpenApiController } from './openapi/openapi.controller';
 import { ApplicationsReportUseCase } from './reports/applications-report.use-case';
 import { ReportsController } from './reports/reports.controller';
 import { SummaryReportUseCase } from './reports/summary-report.use-case';
@@ -47,6 +48,7 @@ export const ADMIN_CONTROLLERS = [
   SuppressionsController,
   ReportsController,
   TokensController,
+  OpenApiController,
 ];
 
 @Module({})
