@@ -1,45 +1,14 @@
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { newMessageId } from '@ser/contracts';
 import { COLLECTIONS, MessageRepository } from '@ser/data';
 import { GridFsMessageStore } from '@ser/mongo';
 import type { Db } from 'mongodb';
 import { Readable } from 'node:stream';
 import { ADMIN_CONTROLLERS } from '../src/admin.module';
-import { ACCESS_RULE } from '../src/auth/access.decorator';
-import type { AccessRule } from '../src/auth/access.decorator';
+import { adminRoutes } from '../src/openapi/routes';
+import type { AdminRoute as Route } from '../src/openapi/routes';
 import type { AdminClient, ApiResponse } from './admin-client';
 import { expectProblem, startAdminFixture } from './admin-fixture';
 import type { AdminFixture } from './admin-fixture';
-
-interface Route {
-  method: string;
-  path: string;
-  rule: AccessRule;
-}
-
-/** Every route of the admin API, read from the controllers as Nest registers them. */
-function adminRoutes(): Route[] {
-  const routes: Route[] = [];
-  for (const controller of ADMIN_CONTROLLERS) {
-    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-    const proto = controller.prototype as unknown as Record<string, unknown>;
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const handler = proto[name];
-      const routed = name !== 'constructor' && typeof handler === 'function';
-      if (!routed || Reflect.getMetadata(PATH_METADATA, handler) === undefined) {
-        continue;
-      }
-      const sub = String(Reflect.getMetadata(PATH_METADATA, handler));
-      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-      const rule = (Reflect.getMetadata(ACCESS_RULE, handler) ??
-        Reflect.getMetadata(ACCESS_RULE, controller) ?? { level: 'operator' }) as AccessRule;
-      const path = `/${[base, sub].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
-      routes.push({ method, path, rule });
-    }
-  }
-  return routes;
-}
 
 type Objects = Record<
   'tenantId' | 'appId' | 'domainId' | 'keyId' | 'credentialId' | 'messageId' | 'tokenId' | 'address',
@@ -97,7 +66,7 @@ describe('admin API: tenant isolation on every route (BOLA)', () => {
   let adminToken: string;
   let adminA: AdminClient;
   let viewerA: AdminClient;
-  const routes = adminRoutes();
+  const routes = adminRoutes(ADMIN_CONTROLLERS);
 
   async function onboard(name: string): Promise<Objects> {
     const tenantId = (await operator.created('/v1/tenants', { name })).id;
@@ -186,13 +155,13 @@ describe('admin API: tenant isolation on every route (BOLA)', () => {
     expect(table).toEqual(
       expect.arrayContaining(['GET /v1/reports/summary read', 'GET /v1/messages/:messageId/raw sample']),
     );
-    // Public routes are the probes; nothing else is reachable without a token.
+    // Public routes are the probes and the API's own documentation; nothing else is reachable without a token.
     expect(
       routes
         .filter((r) => r.rule.level === 'public')
         .map((r) => r.path)
         .sort(),
-    ).toEqual(['/healthz', '/readyz']);
+    ).toEqual(['/docs', '/docs/app.js', '/healthz', '/openapi.json', '/readyz']);
   });
 
   it('refuses every route without a token', async () => {
