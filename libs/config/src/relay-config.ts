@@ -152,6 +152,8 @@ const schema = {
   SER_ADMIN_HOST: z.string().default('0.0.0.0'),
   SER_ADMIN_PORT: port.default(8080),
   SER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Requests per minute per token (and per client address without a valid token); 0: no limit. */
+  SER_ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   SER_RELAY_SENDING_IPS: z
     .string()
     .optional()

@@ -11,6 +11,8 @@ export interface AuditDocument {
   /** Dotted `<object>.<verb>`, e.g. `message.release`. */
   action: string;
   tenantId?: string;
+  /** The client address of the HTTP request that made the decision (the peer, or proxies' last hop). */
+  address?: string;
   target: { type: string; id: string };
   details?: Record<string, unknown>;
 }

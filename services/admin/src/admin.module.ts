@@ -3,21 +3,24 @@ import { CoreModule, MONGO, secretBoxProvider } from '@ser/runtime';
 import type { MongoConnection } from '@ser/mongo';
 import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
-import type { DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ApplicationsController } from './applications/applications.controller';
 import { ApplicationsService } from './applications/applications.service';
 import { CredentialsController } from './applications/credentials.controller';
 import { CredentialsService } from './applications/credentials.service';
 import { AuditController } from './audit/audit.controller';
 import { AccessGuard } from './auth/access.guard';
+import { RateLimiter } from './auth/rate-limiter';
 import { TenantScope } from './auth/tenant-scope.service';
 import { DnsHealthController } from './dns-health/dns-health.controller';
 import { DnsHealthService } from './dns-health/dns-health.service';
 import { DomainsController } from './domains/domains.controller';
 import { DomainsService } from './domains/domains.service';
 import { HealthController } from './health/health.controller';
+import { AuditInterceptor } from './http/audit.interceptor';
 import { ProblemFilter } from './http/problem.filter';
+import { securityHeaders } from './http/security-headers.middleware';
 import { MessageActionsService } from './messages/message-actions.service';
 import { MessageSampleService } from './messages/message-sample.service';
 import { MessagesController } from './messages/messages.controller';
@@ -52,7 +55,11 @@ export const ADMIN_CONTROLLERS = [
 ];
 
 @Module({})
-export class AdminModule {
+export class AdminModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(securityHeaders).forRoutes('{*path}');
+  }
+
   static register(core: CoreOptions): DynamicModule {
     return {
       module: AdminModule,
@@ -97,7 +104,9 @@ export class AdminModule {
         ApiTokensService,
         TenantScope,
         // Every route passes the access guard; a route without `@Access` is for operators only.
+        RateLimiter,
         { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

@@ -101,6 +101,12 @@ export class TenantScope {
     return named.length > 0;
   }
 
+  /** The tenant of the first object `ids` names, for the audit log of an operator's call. */
+  async ownerOfAny(ids: NamedIds): Promise<string | undefined> {
+    const [first] = Object.entries(ids) as [ScopedName, string][];
+    return first === undefined ? undefined : this.ownerOf(first[0], first[1]);
+  }
+
   private async ownerOf(name: ScopedName, id: string): Promise<string | undefined> {
     switch (name) {
       case 'tenantId':

@@ -16,8 +16,18 @@ export interface Principal {
 export const BOOTSTRAP_OPERATOR: Principal = { actor: 'operator:bootstrap', role: 'operator' };
 
 const PRINCIPAL = Symbol('principal');
+const TENANT = Symbol('tenant');
 
-type AuthenticatedRequest = Request & { [PRINCIPAL]?: Principal };
+type AuthenticatedRequest = Request & { [PRINCIPAL]?: Principal; [TENANT]?: string };
+
+/** The tenant a request acts on, as the access guard resolved it (for the audit log). */
+export function setRequestTenant(request: Request, tenantId: string | undefined): void {
+  (request as AuthenticatedRequest)[TENANT] = tenantId;
+}
+
+export function requestTenantOf(request: Request): string | undefined {
+  return (request as AuthenticatedRequest)[TENANT];
+}
 
 /** Called by the guard that authenticated the request, the one place that knows who it is. */
 export function setPrincipal(request: Request, principal: Principal): void {

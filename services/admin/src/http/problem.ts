@@ -33,6 +33,13 @@ export const problems = {
     }),
   forbidden: (detail: string) =>
     new ProblemError({ type: `${base}forbidden`, title: 'Forbidden', status: 403, detail }),
+  tooManyRequests: (retryAfterSeconds: number) =>
+    new ProblemError({
+      type: `${base}rate-limited`,
+      title: 'Too many requests',
+      status: 429,
+      detail: `Too many requests for this token or address; retry in ${retryAfterSeconds} s`,
+    }),
   invalid: (errors: { path: string; message: string }[]) =>
     new ProblemError({
       type: `${base}invalid-request`,
