@@ -15,7 +15,7 @@ export function printable(value: Cell): string {
 
 const segmenter = new Intl.Segmenter();
 
-/** Width in terminal columns, counting grapheme clusters (an accented letter or an emoji is one). */
+/** Width in terminal columns, counting grapheme clusters (a letter with combining accents is one). */
 export function displayWidth(text: string): number {
   let width = 0;
   for (const segment of segmenter.segment(text)) {
