@@ -11,7 +11,7 @@ interface Call {
 /** A fetch answering from a table of `METHOD path` → [status, body], recording each call. */
 function fakeFetch(answers: Record<string, [number, unknown]>, calls: Call[]): typeof fetch {
   return (input, init) => {
-    const url = new URL(String(input));
+    const url = new URL(input instanceof Request ? input.url : input);
     const method = init?.method ?? 'GET';
     calls.push({
       url: url.toString(),
