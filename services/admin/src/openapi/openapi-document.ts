@@ -52,6 +52,7 @@ const PROBLEM_TEXT: Record<keyof typeof PROBLEM_RESPONSES, string> = {
   409: 'conflict: the object is not in a state the operation accepts, or already exists',
   410: 'gone: the message was deleted by retention or its body is no longer stored',
   422: 'unprocessable: the request is well-formed but cannot be carried out (detail says why)',
+  429: 'rate-limited: too many requests this minute for this token or address (see Retry-After)',
 };
 
 /**

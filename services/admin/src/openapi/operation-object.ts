@@ -23,7 +23,8 @@ export const PROBLEM_RESPONSES = {
   409: 'Conflict',
   410: 'Gone',
   422: 'Unprocessable',
-} as const satisfies Record<400 | 401 | 403 | ErrorStatus, string>;
+  429: 'RateLimited',
+} as const satisfies Record<400 | 401 | 403 | 429 | ErrorStatus, string>;
 
 const QUERY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   limit: 'Page size',
@@ -43,6 +44,8 @@ export function operationObject(route: AdminRoute, spec: OperationSpec): JsonObj
     ...(takesInput ? [400 as const] : []),
     ...(secured ? [401 as const, 403 as const] : []),
     ...(spec.errors ?? []),
+    // Every token and every address is rate limited (SER_ADMIN_RATE_LIMIT_PER_MINUTE).
+    ...(secured ? [429 as const] : []),
   ];
   // Integer-like keys keep ascending order in a JS object, so the statuses come out sorted.
   const responses: Record<string, JsonObject> = {
