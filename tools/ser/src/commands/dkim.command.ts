@@ -51,7 +51,7 @@ async function activate(context: CommandContext, args: ParsedArgs): Promise<void
     if (error instanceof ProblemError && error.status === 422) {
       throw new CliError('api', error.message, [
         ...error.details,
-        'publish the key record (ser dkim list --domain <domainId> shows it), wait for DNS, and run this again',
+        "publish the key's TXT record (ser dkim list --domain <domainId> --json has it), wait for DNS, and run this again",
       ]);
     }
     throw error;

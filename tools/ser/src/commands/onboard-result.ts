@@ -96,7 +96,7 @@ export function spfRecord(domain: string, env: CliEnv): DnsRecordToPublish {
     type: 'TXT',
     value: `v=spf1 ${mechanisms.join(' ')} ~all`,
     required: false,
-    note: 'suggested: merge these mechanisms into the existing SPF record (a domain has only one)',
+    note: "merge these mechanisms into the domain's SPF record if it has one (a domain has only one)",
   };
 }
 
@@ -108,9 +108,6 @@ export function dmarcRecord(domain: string): DnsRecordToPublish {
     type: 'TXT',
     value: `v=DMARC1; p=none; rua=mailto:dmarc-reports@${domain}`,
     required: false,
-    note:
-      'suggested if the domain has none: DMARC passes through DKIM alignment (d=' +
-      domain +
-      '); tighten p= once reports show mail passing',
+    note: `if the domain has none: DMARC passes through DKIM alignment (d=${domain}); tighten p= once reports show mail passing`,
   };
 }
