@@ -410,6 +410,20 @@ describe('reporting retention settings', () => {
     ]);
   });
 
+  it('takes the admin API certificate and key together or not at all', () => {
+    expect(problemsOf({ SER_ADMIN_TLS_CERT_FILE: '/etc/ser/admin.crt' })).toEqual([
+      'SER_ADMIN_TLS_CERT_FILE, SER_ADMIN_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)',
+    ]);
+    const both = loadConfig({ SER_ADMIN_TLS_CERT_FILE: '/a.crt', SER_ADMIN_TLS_KEY_FILE: '/a.key' });
+    expect([both.SER_ADMIN_TLS_CERT_FILE, both.SER_ADMIN_TLS_KEY_FILE]).toEqual(['/a.crt', '/a.key']);
+  });
+
+  it('limits admin requests to 600 a minute unless told otherwise (0: off)', () => {
+    expect(loadConfig({}).SER_ADMIN_RATE_LIMIT_PER_MINUTE).toBe(600);
+    expect(loadConfig({ SER_ADMIN_RATE_LIMIT_PER_MINUTE: '0' }).SER_ADMIN_RATE_LIMIT_PER_MINUTE).toBe(0);
+    expect(problemsOf({ SER_ADMIN_RATE_LIMIT_PER_MINUTE: '-1' })).toHaveLength(1);
+  });
+
   it('refuses raw events kept longer than the hour buckets they rebuild', () => {
     expect(
       problemsOf({

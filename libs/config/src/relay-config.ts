@@ -152,6 +152,9 @@ const schema = {
   SER_ADMIN_HOST: z.string().default('0.0.0.0'),
   SER_ADMIN_PORT: port.default(8080),
   SER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Serve the admin API over HTTPS with this certificate chain and key (PEM files); both or neither. */
+  SER_ADMIN_TLS_CERT_FILE: z.string().min(1).optional(),
+  SER_ADMIN_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Requests per minute per token (and per client address without a valid token); 0: no limit. */
   SER_ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   SER_RELAY_SENDING_IPS: z
@@ -347,6 +350,9 @@ function crossCheck(env: RelayEnv): string[] {
     problems.push(
       `SER_REPORTING_EVENT_RETENTION_DAYS: must not exceed SER_REPORTING_HOURLY_STATS_RETENTION_DAYS (${String(events)} > ${String(hourly)})`,
     );
+  }
+  if ((env.SER_ADMIN_TLS_CERT_FILE === undefined) !== (env.SER_ADMIN_TLS_KEY_FILE === undefined)) {
+    problems.push('SER_ADMIN_TLS_CERT_FILE, SER_ADMIN_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)');
   }
   return problems;
 }

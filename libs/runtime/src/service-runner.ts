@@ -9,7 +9,12 @@ import { Readiness } from './readiness';
 export interface ServiceDefinition {
   name: ServiceName;
   module: (core: CoreOptions) => DynamicModule;
-  http?: { port: (config: RelayConfig) => number; host: (config: RelayConfig) => string };
+  http?: {
+    port: (config: RelayConfig) => number;
+    host: (config: RelayConfig) => string;
+    /** Certificate and key to serve HTTPS instead of HTTP; undefined: plain HTTP. */
+    tls?: (config: RelayConfig) => { cert: Buffer; key: Buffer } | undefined;
+  };
 }
 
 export interface RunningServices {
@@ -66,7 +71,12 @@ async function startOne(
     await context.init();
     return context;
   }
-  const app = await NestFactory.create(module, { logger: false, abortOnError: false });
+  const httpsOptions = definition.http.tls?.(config);
+  const app = await NestFactory.create(module, {
+    logger: false,
+    abortOnError: false,
+    ...(httpsOptions === undefined ? {} : { httpsOptions }),
+  });
   await app.listen(definition.http.port(config), definition.http.host(config));
   return app;
 }

@@ -1,8 +1,17 @@
 import type { ServiceDefinition } from '@ser/runtime';
+import { readFileSync } from 'node:fs';
 import { AdminModule } from './admin.module';
 
 export const adminService: ServiceDefinition = {
   name: 'admin',
   module: (core) => AdminModule.register(core),
-  http: { port: (config) => config.SER_ADMIN_PORT, host: (config) => config.SER_ADMIN_HOST },
+  http: {
+    port: (config) => config.SER_ADMIN_PORT,
+    host: (config) => config.SER_ADMIN_HOST,
+    // Optional: TLS is usually terminated in front of the API (an ingress controller).
+    tls: ({ SER_ADMIN_TLS_CERT_FILE: cert, SER_ADMIN_TLS_KEY_FILE: key }) =>
+      cert === undefined || key === undefined
+        ? undefined
+        : { cert: readFileSync(cert), key: readFileSync(key) },
+  },
 };

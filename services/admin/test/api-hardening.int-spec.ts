@@ -111,14 +111,38 @@ describe('admin API: audit of every call that changes something, headers, limits
     );
     expect(download.status).toBe(200);
     await download.arrayBuffer();
-    const downloads = await auditOf({ 'target.id': 'GET /v1/messages/:messageId/raw' });
+    // Audited by the download itself, before the first byte (calls that only read leave no api.call).
+    expect(await auditOf({ 'target.id': 'GET /v1/messages/:messageId/raw' })).toEqual([]);
+    const downloads = await auditOf({ action: 'message.download', 'target.id': messageId });
     expect(downloads).toEqual([
       expect.objectContaining({
-        action: 'api.call',
+        actor: `token:${token.split('.')[1] ?? ''}`,
         tenantId: mine,
-        details: expect.objectContaining({ status: 200 }) as unknown,
+        address: expect.stringMatching(/127\.0\.0\.1$/) as unknown,
       }),
     ]);
+  });
+
+  it('refuses fields a caller may not set (no mass assignment): tenant, ids, status of new objects', async () => {
+    const mine = (await api.created('/v1/tenants', { name: 'Mine' })).id;
+    const theirs = (await api.created('/v1/tenants', { name: 'Theirs' })).id;
+    const admin = api.withToken(await tokenFor(mine));
+    const app = await admin.created(`/v1/tenants/${mine}/applications`, { name: 'billing' });
+    for (const [path, body] of [
+      [`/v1/tenants/${mine}/applications`, { name: 'x', tenantId: theirs }],
+      [`/v1/tenants/${mine}/applications`, { name: 'x', _id: 'app_mine' }],
+      [`/v1/tenants/${mine}/domains`, { name: 'x.example', verifiedAt: new Date().toISOString() }],
+      [`/v1/applications/${app.id}/credentials`, { username: 'chosen', secretHash: 'x' }],
+      ['/v1/tokens', { name: 'x', role: 'tenant-admin', createdBy: 'operator:bootstrap' }],
+    ] as const) {
+      const problem = expectProblem(await admin.post(path, body), 400, 'invalid-request');
+      expect(`${path} ${JSON.stringify(problem.errors)}`).toMatch(/Unrecognized key/);
+    }
+    for (const patch of [{ tenantId: theirs }, { id: 'app_other' }, { createdAt: '2020-01-01T00:00:00Z' }]) {
+      expectProblem(await admin.patch(`/v1/applications/${app.id}`, patch), 400, 'invalid-request');
+    }
+    const after = await api.get<{ tenantId: string; name: string }>(`/v1/applications/${app.id}`);
+    expect(after.body).toMatchObject({ tenantId: mine, name: 'billing' });
   });
 
   it('sends security headers on answers and errors alike, and refuses oversized bodies', async () => {

@@ -5,8 +5,6 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { catchError, concatMap, from, type Observable } from 'rxjs';
-import { ACCESS_RULE } from '../auth/access.decorator';
-import type { AccessRule } from '../auth/access.decorator';
 import { apiCallEntry } from './audit-entry';
 import { ProblemError } from './problem';
 
@@ -14,9 +12,9 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Every mutating call that passed the access guard is written to the audit log before its answer
- * leaves, whether it succeeded or failed, and so is every sample download; services add entries of
- * their own with the details of their decisions (`tenant.update`, `message.download`, ...). Other
- * reads are not logged.
+ * leaves, whether it succeeded or failed; services add entries of their own with the details of
+ * their decisions (`tenant.update`, ...). A sample download, a read, is audited by its service
+ * (`message.download`) before the first byte is streamed. Other reads are not logged.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
@@ -27,8 +25,7 @@ export class AuditInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<Request>();
-    const rule = this.reflector.get<AccessRule | undefined>(ACCESS_RULE, context.getHandler());
-    if (READS.has(request.method) && rule?.level !== 'sample') {
+    if (READS.has(request.method)) {
       return next.handle();
     }
     const success =

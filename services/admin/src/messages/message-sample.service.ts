@@ -47,6 +47,7 @@ export class MessageSampleService {
       actor: who.actor,
       action: 'message.download',
       tenantId: message.tenantId,
+      ...(who.ip === undefined ? {} : { address: who.ip }),
       target: { type: 'message', id: messageId },
       details: { ip: who.ip ?? null, signed: message.dkim !== undefined },
     });
