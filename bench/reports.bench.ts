@@ -1,3 +1,4 @@
+import { StatsRepository } from '@ser/data';
 import { performance } from 'node:perf_hooks';
 import { startAdminEnvironment } from './support/admin-environment';
 import type { AdminHttp } from './support/admin-http';
@@ -52,25 +53,31 @@ async function runReports(options: BenchmarkOptions): Promise<BenchmarkResult> {
       relayWidePerHour: 40,
       seed: 20261101,
     });
-    const scenarios = reportScenarios({
-      tenantId: target.tenantId,
-      appIds: target.apps.map((a) => a.appId),
-      truth: seed.truth,
-      month: MONTH,
-    });
+    const scenarios = reportScenarios(
+      {
+        tenantId: target.tenantId,
+        appIds: target.apps.map((a) => a.appId),
+        truth: seed.truth,
+        month: MONTH,
+      },
+      env.http,
+      new StatsRepository(env.db),
+    );
+    // `--only=text`: the scenarios whose name contains it (e.g. `--only=StatsRepository`).
+    const only = options.settings['only'];
     const results: ScenarioResult[] = [];
-    for (const scenario of scenarios) {
+    for (const scenario of scenarios.filter((sc) => only === undefined || sc.name.includes(only))) {
       const samples: number[] = [];
       let error: string | undefined;
       try {
-        await measure(async () => scenario.check(await env.http.get(scenario.path)), options, samples);
+        await measure(() => scenario.run(), options, samples);
       } catch (failure) {
         // The other scenarios still run: one slow or wrong report must not hide the rest.
         error = failure instanceof Error ? failure.message : String(failure);
       }
       results.push({
         name: scenario.name,
-        request: `GET ${scenario.path}`,
+        request: scenario.request,
         ...latencyStats(samples),
         documentsRead: scenario.documentsRead(seed.documents),
         ...(error === undefined ? {} : { error }),

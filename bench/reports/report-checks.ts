@@ -1,4 +1,5 @@
 import { HOUR_MS } from '@ser/data';
+import type { StatsSummary } from '@ser/data';
 import { BenchmarkFailedError } from '../support/benchmark';
 import type { HttpText } from '../support/admin-http';
 import type { Truth, TruthMetric } from './message-mix';
@@ -36,6 +37,11 @@ export function expectedCounts(
 export function checkSummaryJson(name: string, response: HttpText, expected: ExpectedCounts): void {
   const body = parseOk(name, response, 'application/json') as { counts?: Record<string, unknown> };
   compare(name, (metric) => body.counts?.[metric], expected);
+}
+
+/** The repository's own answer (metric → key → count; keyless metrics under `''`). */
+export function checkStatsSummary(name: string, summary: StatsSummary, expected: ExpectedCounts): void {
+  compare(name, (metric) => summary[metric]?.[''] ?? 0, expected);
 }
 
 /** A CSV summary (`metric,key,count` rows): the keyless rows must equal the expected counts. */

@@ -1,16 +1,24 @@
-import type { StatsDocument } from '@ser/data';
-import type { HttpText } from '../support/admin-http';
+import type { StatsDocument, StatsRepository } from '@ser/data';
+import type { AdminHttp, HttpText } from '../support/admin-http';
 import { countSelected } from './bucket-count';
 import type { BucketQuery } from './bucket-count';
-import { checkApplications, checkSummaryCsv, checkSummaryJson, expectedCounts } from './report-checks';
+import {
+  checkApplications,
+  checkStatsSummary,
+  checkSummaryCsv,
+  checkSummaryJson,
+  expectedCounts,
+} from './report-checks';
 import type { ExpectedCounts } from './report-checks';
 import type { Truth } from './message-mix';
 
 /** One report request to time, how to check its answer, and the bucket queries behind it. */
 export interface ReportScenario {
   name: string;
-  path: string;
-  check(response: HttpText): void;
+  /** The HTTP request, or the repository call. */
+  request: string;
+  /** Asks once and checks the answer (throws BenchmarkFailedError when it is wrong). */
+  run(): Promise<void>;
   /** Documents the request's queries select: the summary plus its four top lists, or per application. */
   documentsRead(docs: readonly StatsDocument[]): number;
 }
@@ -28,8 +36,23 @@ const TOP_METRICS = ['failing_domain', 'sender_from', 'sender_envelope', 'refuse
 /** A zone whose midnight is not a UTC hour boundary of the month: partial days come from hour buckets. */
 const ZONE = 'America/New_York';
 
-/** The five report requests of the benchmark, each checked against the generator's truth. */
-export function reportScenarios(input: ScenarioInput): ReportScenario[] {
+/**
+ * The five report requests of the benchmark over HTTP, then the month's summary query alone on
+ * `StatsRepository` (no HTTP, no socket timeout: what the database costs), each checked against
+ * the generator's truth.
+ */
+export function reportScenarios(
+  input: ScenarioInput,
+  http: AdminHttp,
+  stats: StatsRepository,
+): ReportScenario[] {
+  const get = (
+    path: string,
+    check: (response: HttpText) => void,
+  ): Pick<ReportScenario, 'request' | 'run'> => ({
+    request: `GET ${path}`,
+    run: async () => check(await http.get(path)),
+  });
   const { tenantId, truth, month } = input;
   const appId = input.appIds[0] ?? '';
   const period = `tenantId=${tenantId}&from=${month.from}&to=${month.to}`;
@@ -45,32 +68,37 @@ export function reportScenarios(input: ScenarioInput): ReportScenario[] {
   return [
     {
       name: 'summary, month, UTC',
-      path: `/v1/reports/summary?${period}`,
-      check: (r) => checkSummaryJson('summary, month, UTC', r, whole),
+      ...get(`/v1/reports/summary?${period}`, (r) => checkSummaryJson('summary, month, UTC', r, whole)),
       documentsRead: (docs) => summaryDocuments(docs, monthQuery),
     },
     {
       name: 'summary, one application',
-      path: `/v1/reports/summary?${period}&appId=${appId}`,
-      check: (r) => checkSummaryJson('summary, one application', r, oneApp),
+      ...get(`/v1/reports/summary?${period}&appId=${appId}`, (r) =>
+        checkSummaryJson('summary, one application', r, oneApp),
+      ),
       documentsRead: (docs) => summaryDocuments(docs, { ...monthQuery, appId }),
     },
     {
       name: `summary, month, ${ZONE}`,
-      path: `/v1/reports/summary?${period}&tz=${encodeURIComponent(ZONE)}`,
-      check: (r) => checkSummaryJson(`summary, ${ZONE}`, r, inZone),
+      ...get(`/v1/reports/summary?${period}&tz=${encodeURIComponent(ZONE)}`, (r) =>
+        checkSummaryJson(`summary, ${ZONE}`, r, inZone),
+      ),
       documentsRead: (docs) => summaryDocuments(docs, { tenantId, ...zoned }),
     },
     {
       name: 'summary, month, CSV',
-      path: `/v1/reports/summary?${period}&format=csv`,
-      check: (r) => checkSummaryCsv('summary, CSV', r, whole),
+      ...get(`/v1/reports/summary?${period}&format=csv`, (r) => checkSummaryCsv('summary, CSV', r, whole)),
       documentsRead: (docs) => summaryDocuments(docs, monthQuery),
     },
     {
       name: 'applications, month',
-      path: `/v1/reports/applications?${period}`,
-      check: (r) => checkApplications('applications', r, perApp),
+      ...get(`/v1/reports/applications?${period}`, (r) => checkApplications('applications', r, perApp)),
+      documentsRead: (docs) => countSelected(docs, monthQuery),
+    },
+    {
+      name: 'StatsRepository.summary, month (no HTTP)',
+      request: `StatsRepository.summary({ tenantId, from: ${month.from}, to: ${month.to} })`,
+      run: async () => checkStatsSummary('StatsRepository.summary', await stats.summary(monthQuery), whole),
       documentsRead: (docs) => countSelected(docs, monthQuery),
     },
   ];
