@@ -106,6 +106,31 @@ describe('runCli', () => {
     expect(run.stdout + run.stderr).not.toContain('tok-secret');
   });
 
+  it('--activate keeps the printed credential when activation fails, and exits 3', async () => {
+    const run = await ser(
+      [
+        'onboard',
+        '--tenant',
+        'Example Ltd',
+        '--domain',
+        'example.com',
+        '--app',
+        'billing',
+        '--json',
+        '--activate',
+      ],
+      { ...ONBOARD_ANSWERS, 'POST /v1/dkim-keys/dk_1/activate': [500, { title: 'Internal Server Error' }] },
+    );
+    expect(run.code).toBe(3);
+    const json = JSON.parse(run.stdout) as { smtp: { password: string }; activation: unknown };
+    expect(json.smtp.password).toBe('pw1');
+    expect(json.activation).toEqual({
+      status: 'pending',
+      detail: 'Internal Server Error (POST /v1/dkim-keys/dk_1/activate)',
+    });
+    expect(run.stderr).toMatch(/error: the DKIM key dk_1 is not active yet\n$/);
+  });
+
   it('stops at the first refusal with the problem, its paths and exit 1', async () => {
     const run = await ser(['onboard', '--tenant', 'Example Ltd', '--domain', 'x', '--app', 'a'], {
       ...ONBOARD_ANSWERS,

@@ -1,4 +1,5 @@
-import type { ApplicationView, NewCredentialView } from '../api-types';
+import { needsVerification } from '../api-types';
+import type { ApplicationView, DkimKeyView, DomainView, NewCredentialView } from '../api-types';
 import type { ParsedArgs } from '../args';
 import { CliError } from '../cli-error';
 import { out, outJson, progress } from '../cli-io';
@@ -7,9 +8,7 @@ import { formatOnboardResult } from './onboard-output';
 import { dmarcRecord, smtpSettings, spfRecord } from './onboard-result';
 import type { DnsRecordToPublish, OnboardResult } from './onboard-result';
 import { ensureDkimKey, ensureDomain, ensureTenant, tryActivate } from './onboard-steps';
-import type { Ensured } from './onboard-steps';
-import { needsVerification } from '../api-types';
-import type { DkimKeyView, DomainView } from '../api-types';
+import type { ActivationOutcome, Ensured } from './onboard-steps';
 
 async function createResources(context: CommandContext, args: ParsedArgs) {
   const { api, io } = context;
@@ -61,9 +60,11 @@ function nextSteps(domain: Ensured<DomainView>, key: Ensured<DkimKeyView>): stri
   return steps;
 }
 
-async function onboard(context: CommandContext, args: ParsedArgs): Promise<void> {
-  const { tenant, domain, key, app, credential } = await createResources(context, args);
-  const result: OnboardResult = {
+type Resources = Awaited<ReturnType<typeof createResources>>;
+
+function onboardResult(context: CommandContext, args: ParsedArgs, resources: Resources): OnboardResult {
+  const { tenant, domain, key, app, credential } = resources;
+  return {
     tenant: { id: tenant.view.id, name: tenant.view.name, reused: tenant.reused },
     domain: {
       id: domain.view.id,
@@ -88,26 +89,38 @@ async function onboard(context: CommandContext, args: ParsedArgs): Promise<void>
     dnsRecords: dnsRecords(context, domain, key),
     nextSteps: nextSteps(domain, key),
   };
-  if (args.flag('activate') && key.view.status !== 'active') {
-    // Printed first: the credential exists whatever DNS says, and its password is shown only now.
+}
+
+/**
+ * Any activation failure is reported, never thrown: the credential exists and its password is
+ * shown only in this run's output, which must not be lost to a DNS or network error.
+ */
+async function activation(context: CommandContext, keyId: string): Promise<ActivationOutcome> {
+  try {
+    return await tryActivate(context.api, keyId);
+  } catch (error) {
+    return { status: 'pending', detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function onboard(context: CommandContext, args: ParsedArgs): Promise<void> {
+  const resources = await createResources(context, args);
+  const result = onboardResult(context, args, resources);
+  const keyId = resources.key.view.id;
+  if (!context.json) {
+    out(context.io, formatOnboardResult(result));
+  }
+  if (args.flag('activate') && resources.key.view.status !== 'active') {
+    result.activation = await activation(context, keyId);
     if (!context.json) {
-      out(context.io, formatOnboardResult(result));
+      progress(context.io, activationLine(result.activation, keyId));
     }
-    result.activation = await tryActivate(context.api, key.view.id);
-    if (context.json) {
-      outJson(context.io, result);
-    } else {
-      progress(context.io, activationLine(result.activation, key.view.id));
-    }
-    if (result.activation.status === 'pending') {
-      throw new CliError('incomplete', `the DKIM key ${key.view.id} is not active yet`);
-    }
-    return;
   }
   if (context.json) {
     outJson(context.io, result);
-  } else {
-    out(context.io, formatOnboardResult(result));
+  }
+  if (result.activation?.status === 'pending') {
+    throw new CliError('incomplete', `the DKIM key ${keyId} is not active yet`);
   }
 }
 
