@@ -96,7 +96,12 @@ export class ApiClient {
     } catch {
       // Not JSON (a proxy's HTML page, say): the status line says enough.
     }
-    return problemError(response.status, response.statusText, body, `${method} ${path}`);
+    const error = problemError(response.status, response.statusText, body, `${method} ${path}`);
+    const retryAfter = response.headers.get('retry-after');
+    // 429: the API's rate limit per token and address; say when to try again.
+    return retryAfter === null
+      ? error
+      : new CliError('api', error.message, [...error.details, `retry after ${retryAfter} s`]);
   }
 }
 

@@ -23,8 +23,11 @@ function fakeFetch(answers: Record<string, [number, unknown]>, calls: Call[]): t
       404,
       { title: 'Not found', detail: 'no route' },
     ];
-    const type = status >= 400 ? 'application/problem+json' : 'application/json';
-    return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { 'content-type': type } }));
+    const headers: Record<string, string> = {
+      'content-type': status >= 400 ? 'application/problem+json' : 'application/json',
+      ...(status === 429 ? { 'retry-after': '7' } : {}),
+    };
+    return Promise.resolve(new Response(JSON.stringify(body), { status, headers }));
   };
 }
 
@@ -146,6 +149,19 @@ describe('runCli', () => {
     expect(run).toMatchObject({ code: 1, stdout: '' });
     expect(run.stderr).toBe(
       `✓ tenant ${TENANT}\nerror: Invalid request: The request is not valid (POST /v1/tenants/${TENANT}/domains)\n  name: not a DNS name\n`,
+    );
+  });
+
+  it('says when to retry a rate-limited request', async () => {
+    const run = await ser(['creds', 'list', '--app', 'app_1'], {
+      'GET /v1/applications/app_1/credentials': [
+        429,
+        { title: 'Too many requests', detail: 'rate limit exceeded' },
+      ],
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'error: Too many requests: rate limit exceeded (GET /v1/applications/app_1/credentials)\n  retry after 7 s\n',
     );
   });
 
