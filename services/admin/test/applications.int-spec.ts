@@ -41,6 +41,34 @@ describe('admin API: applications', () => {
     expect((await storedApp(app.id))?.status).toBe('active');
   });
 
+  it('takes the source allowlist as allowedIps (the contract name) or allowedSourceIps, not both', async () => {
+    const app = await newApp({ name: 'ips', allowedIps: [' 192.0.2.7', '10.1.0.0/16'] });
+    expect(app).toMatchObject({ allowedIps: ['192.0.2.7', '10.1.0.0/16'] });
+    // Stored under the name ingress reads.
+    expect(await storedApp(app.id)).toMatchObject({ allowedSourceIps: ['192.0.2.7', '10.1.0.0/16'] });
+    const patched = await api.patch(`/v1/applications/${app.id}`, { allowedIps: ['198.51.100.0/24'] });
+    expect(patched.body).toMatchObject({ allowedIps: ['198.51.100.0/24'] });
+    expect((await storedApp(app.id))?.allowedSourceIps).toEqual(['198.51.100.0/24']);
+    expect((await api.patch(`/v1/applications/${app.id}`, { allowedIps: null })).status).toBe(200);
+    expect(await storedApp(app.id)).not.toHaveProperty('allowedSourceIps');
+
+    const both = expectProblem(
+      await api.patch(`/v1/applications/${app.id}`, {
+        allowedIps: ['10.0.0.1'],
+        allowedSourceIps: ['10.0.0.2'],
+      }),
+      400,
+      'invalid-request',
+    );
+    expect(both.errors?.map((e) => e.path)).toEqual(['allowedIps']);
+    const bad = expectProblem(
+      await api.post(`/v1/tenants/${app.tenantId}/applications`, { name: 'x', allowedIps: ['10.0.0.0/33'] }),
+      400,
+      'invalid-request',
+    );
+    expect(bad.errors?.map((e) => e.path)).toEqual(['allowedIps.0']);
+  });
+
   it('creates an application with its sending settings, normalised', async () => {
     const app = await newApp({
       name: 'alerts',
@@ -128,7 +156,7 @@ describe('admin API: applications', () => {
       'Too big: expected number to be <=10000',
     ],
     ['an unknown limit', { limits: { messagesPerHour: 5 } }, 'limits', 'Unrecognized key: "messagesPerHour"'],
-    ['an unknown field', { allowedIps: ['10.0.0.1'] }, '(body)', 'Unrecognized key: "allowedIps"'],
+    ['an unknown field', { allowedCidrs: ['10.0.0.1'] }, '(body)', 'Unrecognized key: "allowedCidrs"'],
     [
       'an unknown bulk policy',
       { bulkPolicy: 'allow' },
@@ -182,7 +210,7 @@ describe('admin API: applications', () => {
       limits: { messagesPerDay: 2000, messagesPerMinute: 10 },
       createdAt: app.createdAt,
     };
-    expect(suspended.body).toEqual(changed);
+    expect(suspended.body).toEqual({ ...changed, allowedIps: changed.allowedSourceIps });
     const { id, createdAt, ...stored } = changed;
     expect(await storedApp(app.id)).toEqual({ _id: id, createdAt: new Date(createdAt), ...stored });
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { Access } from '../auth/access.decorator';
 import { parseBody, parseQuery } from '../http/parse-body';
+import type { ApplicationDocument } from '@ser/data';
 import { view } from '../http/view';
 import {
   applicationsQuerySchema,
@@ -16,7 +17,7 @@ export class ApplicationsController {
   @Post('tenants/:tenantId/applications')
   @Access('manage')
   async createApplication(@Param('tenantId') tenantId: string, @Body() body: unknown) {
-    return view(
+    return applicationView(
       await this.applications.createApplication(tenantId, parseBody(createApplicationSchema, body)),
     );
   }
@@ -32,12 +33,22 @@ export class ApplicationsController {
   @Get('applications/:appId')
   @Access('read')
   async getApplication(@Param('appId') appId: string) {
-    return view(await this.applications.getApplication(appId));
+    return applicationView(await this.applications.getApplication(appId));
   }
 
   @Patch('applications/:appId')
   @Access('manage')
   async updateApplication(@Param('appId') appId: string, @Body() body: unknown) {
-    return view(await this.applications.updateApplication(appId, parseBody(updateApplicationSchema, body)));
+    return applicationView(
+      await this.applications.updateApplication(appId, parseBody(updateApplicationSchema, body)),
+    );
   }
+}
+
+/** An application as the API shows it: the allowlist under its contract name `allowedIps` too. */
+function applicationView(app: ApplicationDocument) {
+  return {
+    ...view(app),
+    ...(app.allowedSourceIps === undefined ? {} : { allowedIps: app.allowedSourceIps }),
+  };
 }

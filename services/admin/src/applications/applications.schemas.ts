@@ -12,6 +12,25 @@ import {
 } from './application-settings';
 
 const applicationName = z.string().trim().min(1).max(200);
+
+/**
+ * The API calls the source address allowlist `allowedIps` (the contract other tools use); it is
+ * stored, and read by ingress, as `allowedSourceIps`, the name the API used first and still takes.
+ */
+function notBothIpNames(input: { allowedIps?: unknown; allowedSourceIps?: unknown }): boolean {
+  return input.allowedIps === undefined || input.allowedSourceIps === undefined;
+}
+const ONE_IP_NAME = {
+  error: 'give allowedIps or its former name allowedSourceIps, not both',
+  path: ['allowedIps'],
+};
+
+function storedIpName<T extends { allowedIps?: V; allowedSourceIps?: V }, V>({
+  allowedIps,
+  ...rest
+}: T): Omit<T, 'allowedIps'> {
+  return allowedIps === undefined ? rest : { ...rest, allowedSourceIps: allowedIps };
+}
 const allowedFromDomains = z.array(domainName).max(MAX_LIST_ENTRIES);
 
 export const createApplicationSchema = z
@@ -19,12 +38,16 @@ export const createApplicationSchema = z
     name: applicationName,
     allowedFromDomains: allowedFromDomains.default([]),
     allowedFromAddresses: allowedFromAddresses.optional(),
+    allowedIps: allowedSourceIps.optional(),
+    /** The former name of `allowedIps`, still accepted. */
     allowedSourceIps: allowedSourceIps.optional(),
     bulkPolicy: bulkPolicy.optional(),
     limits: limits.optional(),
     scanPolicy: scanPolicy.optional(),
   })
-  .strict();
+  .strict()
+  .refine(notBothIpNames, ONE_IP_NAME)
+  .transform(storedIpName);
 export type CreateApplicationInput = z.infer<typeof createApplicationSchema>;
 
 /**
@@ -40,6 +63,8 @@ export const updateApplicationSchema = z
     status: z.enum(['active', 'suspended']).optional(),
     allowedFromDomains: allowedFromDomains.optional(),
     allowedFromAddresses: allowedFromAddresses.nullable().optional(),
+    allowedIps: allowedSourceIps.nullable().optional(),
+    /** The former name of `allowedIps`, still accepted. */
     allowedSourceIps: allowedSourceIps.nullable().optional(),
     bulkPolicy: bulkPolicy.nullable().optional(),
     limits: limitsPatch.nullable().optional(),
@@ -50,7 +75,9 @@ export const updateApplicationSchema = z
     error: 'the body must change at least one field',
     // Only when the body is otherwise valid: `{"tenantId":…}` is an unknown key, not an empty patch.
     when: (payload) => payload.issues.length === 0,
-  });
+  })
+  .refine(notBothIpNames, ONE_IP_NAME)
+  .transform(storedIpName);
 export type UpdateApplicationInput = z.infer<typeof updateApplicationSchema>;
 
 export const createCredentialSchema = z

@@ -108,6 +108,8 @@ export const application = z.object({
   status: z.enum(['active', 'suspended']),
   allowedFromDomains: z.array(z.string()),
   allowedFromAddresses: z.array(z.string()).optional(),
+  allowedIps: z.array(z.string()).optional(),
+  /** The same list under its former name. */
   allowedSourceIps: z.array(z.string()).optional(),
   bulkPolicy: z.enum(['reject', 'flag']).optional(),
   limits: z
