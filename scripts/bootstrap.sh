@@ -5,21 +5,24 @@
 #      TLS certificate, master key and admin token, and export where they are;
 #   3. stack: build and run the relay in the foreground until Ctrl-C;
 #      test:  run $SER_BOOTSTRAP_TEST_CMD (default `npm run test:all`) and exit with its status;
+#      bench: run the benchmarks (bench/run.sh, the arguments after `bench`) without clamd/spamd;
 #   4. on exit, error or signal, stop everything it started, and nothing else.
 #
-#   bash scripts/bootstrap.sh stack|test
+#   bash scripts/bootstrap.sh stack|test|bench [benchmark arguments]
 #
 # Given from outside, a service is used as it is and not started: REDIS_URL, MONGO_URL (or their
 # *_FILE), SER_CLAMD_HOST (+ SER_CLAMD_PORT), SER_TLS_CERT_FILE (+ SER_TLS_KEY_FILE),
 # SER_MASTER_KEY(_FILE), SER_ADMIN_TOKEN(_FILE). SER_DATA_DIR defaults to .data for stack and
-# .data/test-run for test; SER_TOOLS_DIR (default ~/.cache/secure-email-relay) holds FerretDB.
+# .data/test-run for test (.data/bench-run for bench); SER_TOOLS_DIR (default
+# ~/.cache/secure-email-relay) holds FerretDB.
 set -euo pipefail
 
 MODE="${1:-}"
+BENCH_ARGS=("${@:2}")
 case "$MODE" in
-  stack | test) ;;
+  stack | test | bench) ;;
   *)
-    echo "usage: bash scripts/bootstrap.sh stack|test" >&2
+    echo "usage: bash scripts/bootstrap.sh stack|test|bench [benchmark arguments]" >&2
     exit 2
     ;;
 esac
@@ -39,7 +42,7 @@ source "$ROOT/scripts/lib/bootstrap-secrets.sh"
 if [ "$MODE" = stack ]; then
   SER_DATA_DIR="${SER_DATA_DIR:-$ROOT/.data}"
 else
-  SER_DATA_DIR="${SER_DATA_DIR:-$ROOT/.data/test-run}"
+  SER_DATA_DIR="${SER_DATA_DIR:-$ROOT/.data/$MODE-run}"
 fi
 mkdir -p "$SER_DATA_DIR"
 SER_DATA_DIR=$(cd "$SER_DATA_DIR" && pwd) # absolute: the relay and the tests run elsewhere
@@ -133,6 +136,10 @@ run_tests() {
   run_foreground tests bash -c "$command"
 }
 
+run_bench() {
+  run_foreground bench bash "$ROOT/bench/run.sh" "${BENCH_ARGS[@]}"
+}
+
 main() {
   lock_data_dir
   trap on_exit EXIT
@@ -147,12 +154,18 @@ main() {
 
   start_redis
   start_ferretdb
-  start_clamd
-  start_spamd
+  if [ "$MODE" != bench ]; then
+    start_clamd
+    start_spamd
+  fi
   ensure_tls_certificate
   ensure_secrets
 
-  if [ "$MODE" = stack ]; then run_stack; else run_tests; fi
+  case "$MODE" in
+    stack) run_stack ;;
+    bench) run_bench ;;
+    *) run_tests ;;
+  esac
 }
 
 main
