@@ -155,6 +155,8 @@ const schema = {
   /** Serve the admin API over HTTPS with this certificate chain and key (PEM files); both or neither. */
   SER_ADMIN_TLS_CERT_FILE: z.string().min(1).optional(),
   SER_ADMIN_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Each report query's bound on the database (maxTimeMS); past it the report answers 503. */
+  SER_ADMIN_REPORT_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
   /** Requests per minute per token (and per client address without a valid token); 0: no limit. */
   SER_ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   SER_RELAY_SENDING_IPS: z

@@ -1,5 +1,5 @@
 import type { RelayEvent } from '@ser/contracts';
-import { MongoBulkWriteError, WriteError } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError, WriteError } from 'mongodb';
 import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
 import type { EventDocument, EventStats, StatMetric, StatsDocument } from './documents';
 import { COLLECTIONS } from './documents';
@@ -55,7 +55,15 @@ export class StatsRepository {
   readonly stats: Collection<StatsDocument>;
   readonly events: Collection<EventDocument>;
 
-  constructor(db: Db) {
+  /**
+   * `queryMaxMs` bounds each report query on the server (`maxTimeMS`): past it the database stops
+   * the query and the caller gets a MaxTimeMSExpired error (`isQueryTimeout`), instead of a scan
+   * that goes on after its client gave up. Undefined: no bound (reporting's own writes and settles).
+   */
+  constructor(
+    db: Db,
+    private readonly queryMaxMs?: number,
+  ) {
     this.stats = db.collection(COLLECTIONS.stats);
     this.events = db.collection(COLLECTIONS.events);
   }
@@ -268,10 +276,10 @@ export class StatsRepository {
       $or: periods,
     };
     const rows = await this.stats
-      .aggregate<{ _id: { [P in keyof K]: string }; count: number }>([
-        { $match: match },
-        { $group: { _id: group, count: { $sum: '$count' } } },
-      ])
+      .aggregate<{ _id: { [P in keyof K]: string }; count: number }>(
+        [{ $match: match }, { $group: { _id: group, count: { $sum: '$count' } } }],
+        this.queryMaxMs === undefined ? {} : { maxTimeMS: this.queryMaxMs },
+      )
       .toArray();
     return rows.filter((row) => row.count > 0);
   }
@@ -461,6 +469,11 @@ function scopeKey(scope: Scope): string {
 function add(out: StatsSummary, metric: string, key: string, count: number): void {
   const keys = (out[metric] ??= {});
   keys[key] = (keys[key] ?? 0) + count;
+}
+
+/** The server stopped a query at its `maxTimeMS` (code 50, MaxTimeMSExpired). */
+export function isQueryTimeout(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === 50;
 }
 
 export const statsIndexes = [

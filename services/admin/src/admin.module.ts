@@ -1,5 +1,6 @@
 import { ApiTokenRepository, AuditRepository, StatsRepository, SuppressionRepository } from '@ser/data';
-import { CoreModule, MONGO, secretBoxProvider } from '@ser/runtime';
+import { CONFIG, CoreModule, MONGO, secretBoxProvider } from '@ser/runtime';
+import type { RelayConfig } from '@ser/config';
 import type { MongoConnection } from '@ser/mongo';
 import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
@@ -81,8 +82,9 @@ export class AdminModule implements NestModule {
         // Read-only here: reporting is the one writer of the statistics buckets.
         {
           provide: StatsRepository,
-          useFactory: (m: MongoConnection) => new StatsRepository(m.db),
-          inject: [MONGO],
+          useFactory: (m: MongoConnection, config: RelayConfig) =>
+            new StatsRepository(m.db, config.SER_ADMIN_REPORT_TIMEOUT_MS),
+          inject: [MONGO, CONFIG],
         },
         {
           provide: SuppressionRepository,

@@ -1,6 +1,7 @@
 import { newId, TenantConfigRepository } from '@ser/data';
 import type { ApplicationDocument } from '@ser/data';
 import { Injectable } from '@nestjs/common';
+import { pageOf } from '../http/page';
 import { orNotFound } from '../http/problem';
 import { applicationUpdate } from './application-update';
 import type { CreateApplicationInput, UpdateApplicationInput } from './applications.schemas';
@@ -37,8 +38,7 @@ export class ApplicationsService {
       .sort({ _id: 1 })
       .limit(limit + 1)
       .toArray();
-    const page = found.slice(0, limit);
-    return { page, nextCursor: found.length > limit ? (page.at(-1)?._id ?? null) : null };
+    return pageOf(found, limit, (app) => app._id);
   }
 
   async getApplication(appId: string): Promise<ApplicationDocument> {

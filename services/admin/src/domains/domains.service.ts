@@ -5,6 +5,7 @@ import { CONFIG } from '@ser/runtime';
 import { generateSecret } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
 import { NodeDnsLookup } from '../dns-health/dns-lookup';
+import { pageOf } from '../http/page';
 import { orNotFound, problems } from '../http/problem';
 import { verificationRecord } from './domain.view';
 
@@ -49,8 +50,7 @@ export class DomainsService {
       .sort({ name: 1 })
       .limit(limit + 1)
       .toArray();
-    const page = found.slice(0, limit);
-    return { page, nextCursor: found.length > limit ? (page.at(-1)?.name ?? null) : null };
+    return pageOf(found, limit, (domain) => domain.name);
   }
 
   /**

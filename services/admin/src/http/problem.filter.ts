@@ -1,10 +1,11 @@
+import { isQueryTimeout } from '@ser/data';
 import type { Logger } from '@ser/logger';
 import { LOGGER } from '@ser/runtime';
 import { Catch, HttpException, Inject } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { ProblemError } from './problem';
+import { ProblemError, problems } from './problem';
 import type { Problem } from './problem';
 
 /** Every error leaves as application/problem+json; unexpected ones never leak internals. */
@@ -24,6 +25,9 @@ export class ProblemFilter implements ExceptionFilter {
   private toProblem(error: unknown): Problem {
     if (error instanceof ProblemError) {
       return error.problem;
+    }
+    if (isQueryTimeout(error)) {
+      return problems.queryTimeout().problem;
     }
     if (error instanceof HttpException) {
       const status = error.getStatus();

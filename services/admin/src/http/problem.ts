@@ -33,6 +33,14 @@ export const problems = {
     }),
   forbidden: (detail: string) =>
     new ProblemError({ type: `${base}forbidden`, title: 'Forbidden', status: 403, detail }),
+  queryTimeout: () =>
+    new ProblemError({
+      type: `${base}query-timeout`,
+      title: 'Query took too long',
+      status: 503,
+      detail:
+        'The report took longer than the database may spend on it; ask for a shorter period or one application',
+    }),
   tooManyRequests: (retryAfterSeconds: number) =>
     new ProblemError({
       type: `${base}rate-limited`,

@@ -7,6 +7,7 @@ import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { Actor } from '../http/actor.decorator';
 import { Access } from '../auth/access.decorator';
+import { pageOf } from '../http/page';
 import { parseQuery } from '../http/parse-body';
 import { orNotFound, problems } from '../http/problem';
 import { MessageSampleService } from './message-sample.service';
@@ -33,11 +34,8 @@ export class MessagesController {
       { tenantId, state: status, before: cursor, ...filters },
       limit + 1,
     );
-    const page = found.slice(0, limit);
-    return {
-      items: page.map(searchItem),
-      nextCursor: found.length > limit ? (page.at(-1)?._id ?? null) : null,
-    };
+    const { page, nextCursor } = pageOf(found, limit, (message) => message._id);
+    return { items: page.map(searchItem), nextCursor };
   }
 
   @Get(':messageId')

@@ -3,6 +3,7 @@ import type { MessageDocument } from '@ser/data';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { Actor } from '../http/actor.decorator';
 import { Access } from '../auth/access.decorator';
+import { pageOf } from '../http/page';
 import { parseBody, parseQuery } from '../http/parse-body';
 import { orNotFound } from '../http/problem';
 import { MessageActionsService } from './message-actions.service';
@@ -24,11 +25,8 @@ export class QuarantineController {
     orNotFound(await this.tenants.findTenant(tenantId), 'tenant');
     // One more than the page: its presence says whether a next page exists.
     const found = await this.messages.listInState(tenantId, state, { limit: limit + 1, before: cursor });
-    const page = found.slice(0, limit);
-    return {
-      items: page.map(quarantineItem),
-      nextCursor: found.length > limit ? (page.at(-1)?._id ?? null) : null,
-    };
+    const { page, nextCursor } = pageOf(found, limit, (message) => message._id);
+    return { items: page.map(quarantineItem), nextCursor };
   }
 
   @Post('messages/:messageId/release')

@@ -53,6 +53,7 @@ const PROBLEM_TEXT: Record<keyof typeof PROBLEM_RESPONSES, string> = {
   410: 'gone: the message was deleted by retention or its body is no longer stored',
   422: 'unprocessable: the request is well-formed but cannot be carried out (detail says why)',
   429: 'rate-limited: too many requests this minute for this token or address (see Retry-After)',
+  503: 'query-timeout: the report needed longer than SER_ADMIN_REPORT_TIMEOUT_MS; ask for a shorter period',
 };
 
 /**

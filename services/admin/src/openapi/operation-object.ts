@@ -24,6 +24,7 @@ export const PROBLEM_RESPONSES = {
   410: 'Gone',
   422: 'Unprocessable',
   429: 'RateLimited',
+  503: 'QueryTimeout',
 } as const satisfies Record<400 | 401 | 403 | 429 | ErrorStatus, string>;
 
 const QUERY_DESCRIPTIONS: Readonly<Record<string, string>> = {

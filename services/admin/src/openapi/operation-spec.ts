@@ -21,7 +21,7 @@ export type Tag =
  * Answers a route gives besides those the generator adds itself: `400` (the route takes a body,
  * a query or a path id), `401` and `403` (every route behind the access guard).
  */
-export type ErrorStatus = 404 | 409 | 410 | 422;
+export type ErrorStatus = 404 | 409 | 410 | 422 | 503;
 
 /** A body by media type: a component, `[component]` for an array of them, or plain text or bytes. */
 export type BodySchema = ComponentName | readonly [ComponentName] | 'text' | 'binary';

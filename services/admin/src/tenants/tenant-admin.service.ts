@@ -4,6 +4,7 @@ import type { TenantDocument } from '@ser/data';
 import { CONFIG } from '@ser/runtime';
 import { SecretBox } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
+import { pageOf } from '../http/page';
 import { problems } from '../http/problem';
 import { mergePatchUpdate } from '../settings/merge-patch-update';
 import { routeView, sealRoutes } from './delivery-settings';
@@ -45,8 +46,7 @@ export class TenantAdminService {
       .sort({ _id: 1 })
       .limit(limit + 1)
       .toArray();
-    const page = found.slice(0, limit);
-    return { page, nextCursor: found.length > limit ? (page.at(-1)?._id ?? null) : null };
+    return pageOf(found, limit, (tenant) => tenant._id);
   }
 
   async getTenant(tenantId: string): Promise<TenantDocument> {

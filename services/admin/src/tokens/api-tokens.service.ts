@@ -6,6 +6,7 @@ import { constantTimeEquals, generateSecret, hashToken } from '@ser/security';
 import { Inject, Injectable } from '@nestjs/common';
 import { BOOTSTRAP_OPERATOR } from '../http/actor.decorator';
 import type { Principal } from '../http/actor.decorator';
+import { pageOf } from '../http/page';
 import { problems } from '../http/problem';
 import type { CreateTokenInput } from './tokens.schemas';
 
@@ -87,11 +88,8 @@ export class ApiTokensService {
       { ...(tenantId === undefined ? {} : { tenantId }), after: filter.cursor },
       limit + 1,
     );
-    const page = found.slice(0, limit);
-    return {
-      items: page.map(tokenView),
-      nextCursor: found.length > limit ? (page.at(-1)?._id ?? null) : null,
-    };
+    const { page, nextCursor } = pageOf(found, limit, (token) => token._id);
+    return { items: page.map(tokenView), nextCursor };
   }
 
   async revoke(caller: Principal, tokenId: string) {

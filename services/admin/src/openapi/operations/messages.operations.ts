@@ -102,7 +102,7 @@ export const MESSAGE_OPERATIONS: OperationRegistry = {
     query: summaryQuerySchema,
     status: 200,
     response: { description: 'The report', content: { [json]: 'SummaryReport', [csv]: 'text' } },
-    errors: [404],
+    errors: [404, 503],
   },
   'GET /v1/reports/applications': {
     operationId: 'applicationsReport',
@@ -112,6 +112,6 @@ export const MESSAGE_OPERATIONS: OperationRegistry = {
     query: applicationsQuerySchema,
     status: 200,
     response: { description: 'The report', content: { [json]: 'ApplicationsReport', [csv]: 'text' } },
-    errors: [404],
+    errors: [404, 503],
   },
 };
