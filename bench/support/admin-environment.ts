@@ -27,6 +27,8 @@ export async function startAdminEnvironment(name: string, keep = false): Promise
   const setup = await relayTestConfig({
     SER_MONGO_DB: uniqueName(`bench_${name}`),
     SER_QUEUE_PREFIX: uniqueName(`bench_${name}`),
+    // A benchmark measures the service, not the admin API's rate limit.
+    SER_ADMIN_RATE_LIMIT_PER_MINUTE: '0',
   });
   const { config } = setup;
   let running: RunningServices | undefined;
