@@ -152,6 +152,7 @@ describe('admin API: message search and raw samples', () => {
       id: m3._id,
       tenantId,
       appId: m3.appId,
+      status: 'delivered',
       state: 'delivered',
       headerFrom: 'news@acme.test',
       mailFrom: 'alerts@acme.test',

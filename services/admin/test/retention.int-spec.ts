@@ -155,7 +155,16 @@ describe('admin: retention of messages and samples', () => {
       expect(await messages.recipientsFor(kept._id)).toHaveLength(2);
     }
     expect(await rawStatus(recent._id)).toBe(200);
-    expect((await api.get(`/v1/messages/${recent._id}`)).status).toBe(200);
+    const kept = await api.get<{ status: string; state: string; timeline: unknown[] }>(
+      `/v1/messages/${recent._id}`,
+    );
+    expect(kept.status).toBe(200);
+    // The contract's `status` (and `state`, the same) and a timeline of events.
+    expect(kept.body).toMatchObject({
+      status: recent.state,
+      state: recent.state,
+      timeline: expect.any(Array) as unknown,
+    });
     expect(await tombstones().countDocuments({ pending: true })).toBe(0);
   });
 

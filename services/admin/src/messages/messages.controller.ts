@@ -54,6 +54,8 @@ export class MessagesController {
     const { _id, dkim, ...rest } = message;
     return {
       id: _id,
+      // `status` is the contract's name for the message's state; `state` stays for existing clients.
+      status: rest.state,
       ...rest,
       dkim:
         dkim === undefined ? undefined : { domain: dkim.domain, selector: dkim.selector, keyId: dkim.keyId },
@@ -114,6 +116,7 @@ function searchItem(m: MessageDocument) {
     id: m._id,
     tenantId: m.tenantId,
     appId: m.appId,
+    status: m.state,
     state: m.state,
     headerFrom: m.headerFrom,
     mailFrom: m.envelope.mailFrom,

@@ -30,6 +30,8 @@ export const messageSearchPage = page(
     id: z.string(),
     tenantId: z.string(),
     appId: z.string(),
+    /** The message's state (the contract's name); `state` is the same. */
+    status: state,
     state,
     headerFrom: z.string(),
     mailFrom: z.string(),
@@ -72,6 +74,8 @@ export const message = z
     subject: z.string().optional(),
     subjectHash: z.string().optional(),
     size: z.int(),
+    /** The message's state (the contract's name); `state` is the same. */
+    status: state,
     state,
     reason: z.string().optional(),
     client: z.object({ ip: z.string(), tls: z.boolean() }),
