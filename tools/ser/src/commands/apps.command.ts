@@ -1,10 +1,8 @@
 import type { ApiClient } from '../api-client';
 import type { ApplicationView, ApplicationsReportView, CredentialView, Page } from '../api-types';
 import type { ParsedArgs } from '../args';
-import { out, outJson, progress } from '../cli-io';
-import type { CliIo } from '../cli-io';
+import { out, outJson } from '../cli-io';
 import { formatTable } from '../output/table';
-import { ProblemError } from '../problem';
 import type { Command, CommandContext } from './command';
 
 /** One row of `ser apps`. */
@@ -12,32 +10,19 @@ export interface AppRow {
   id: string;
   name: string;
   status: string;
-  allowedFrom?: string[];
+  allowedFrom: string[];
   activeCredentials: number;
   lastUsedAt?: string;
 }
 
-async function listApplications(
-  api: ApiClient,
-  io: CliIo,
-  tenantId: string,
-): Promise<ApplicationView[] | undefined> {
+async function listApplications(api: ApiClient, tenantId: string): Promise<ApplicationView[]> {
   const items: ApplicationView[] = [];
   let cursor: string | undefined;
-  try {
-    do {
-      const page = await api.get<Page<ApplicationView>>(`/v1/tenants/${tenantId}/applications`, { cursor });
-      items.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
-  } catch (error) {
-    // An admin API without the list route answers a framework 404 ("Cannot GET …", about:blank).
-    if (error instanceof ProblemError && error.status === 404 && error.problem.type === 'about:blank') {
-      progress(io, 'warning: this API has no GET /v1/tenants/{id}/applications; allowed From is not shown');
-      return undefined;
-    }
-    throw error;
-  }
+  do {
+    const page = await api.get<Page<ApplicationView>>(`/v1/tenants/${tenantId}/applications`, { cursor });
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
   return items;
 }
 
@@ -50,25 +35,23 @@ function isActive(credential: CredentialView, now: number): boolean {
 
 /** Joins the application list with the applications report, which holds the credentials' last use. */
 export function appRows(
-  apps: readonly ApplicationView[] | undefined,
+  apps: readonly ApplicationView[],
   report: ApplicationsReportView,
   now: number,
 ): AppRow[] {
   const byId = new Map(report.applications.map((a) => [a.appId, a]));
-  const base = apps ?? report.applications.map((a) => ({ id: a.appId, name: a.name, status: a.status }));
-  return base.map((app) => {
+  return apps.map((app) => {
     const credentials = byId.get(app.id)?.credentials ?? [];
     const lastUsedAt = credentials
       .map((c) => c.lastUsedAt)
       .filter((at): at is string => at !== undefined)
       .sort()
       .at(-1);
-    const allowedFrom = 'allowedFromDomains' in app ? (app.allowedFromDomains ?? []) : undefined;
     return {
       id: app.id,
       name: app.name,
       status: app.status,
-      ...(allowedFrom === undefined ? {} : { allowedFrom }),
+      allowedFrom: app.allowedFromDomains ?? [],
       activeCredentials: credentials.filter((c) => isActive(c, now)).length,
       ...(lastUsedAt === undefined ? {} : { lastUsedAt }),
     };
@@ -77,7 +60,7 @@ export function appRows(
 
 async function apps(context: CommandContext, args: ParsedArgs): Promise<void> {
   const tenantId = args.required('tenant');
-  const list = await listApplications(context.api, context.io, tenantId);
+  const list = await listApplications(context.api, tenantId);
   const report = await context.api.get<ApplicationsReportView>('/v1/reports/applications', { tenantId });
   const rows = appRows(list, report, Date.now());
   if (context.json) {
@@ -92,11 +75,7 @@ async function apps(context: CommandContext, args: ParsedArgs): Promise<void> {
         r.id,
         r.name,
         r.status,
-        r.allowedFrom === undefined
-          ? '?'
-          : r.allowedFrom.length === 0
-            ? '(any tenant domain)'
-            : r.allowedFrom.join(','),
+        r.allowedFrom.length === 0 ? '(any tenant domain)' : r.allowedFrom.join(','),
         r.activeCredentials,
         r.lastUsedAt,
       ]),
