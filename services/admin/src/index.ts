@@ -1,10 +1,15 @@
+import { requireSetting } from '@ser/config';
 import type { ServiceDefinition } from '@ser/runtime';
 import { readFileSync } from 'node:fs';
 import { AdminModule } from './admin.module';
 
 export const adminService: ServiceDefinition = {
   name: 'admin',
-  module: (core) => AdminModule.register(core),
+  module: (core) => {
+    // Checked before any connection opens: without it nobody could issue the first API token.
+    requireSetting(core.config.SER_ADMIN_TOKEN, 'SER_ADMIN_TOKEN', 'admin');
+    return AdminModule.register(core);
+  },
   http: {
     port: (config) => config.SER_ADMIN_PORT,
     host: (config) => config.SER_ADMIN_HOST,

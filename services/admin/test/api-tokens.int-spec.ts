@@ -1,7 +1,12 @@
 import { COLLECTIONS } from '@ser/data';
 import type { ApiTokenDocument, AuditDocument } from '@ser/data';
 import { hashToken } from '@ser/security';
+import { createLogger } from '@ser/logger';
+import { startServices } from '@ser/runtime';
+import { relayTestConfig } from '@ser/testing';
 import type { Db } from 'mongodb';
+import { rmSync } from 'node:fs';
+import { adminService } from '../src/index';
 import type { AdminClient } from './admin-client';
 import { expectProblem, startAdminFixture } from './admin-fixture';
 import type { AdminFixture } from './admin-fixture';
@@ -183,5 +188,16 @@ describe('admin API: API tokens and roles', () => {
     const allowed = await viewer.get(`/v1/messages/${messageId}/raw`);
     expect([404, 410]).toContain(allowed.status);
     expect(allowed.status).not.toBe(403);
+  });
+
+  it('refuses to start without the bootstrap operator token', async () => {
+    const setup = await relayTestConfig({ SER_ADMIN_TOKEN: undefined });
+    try {
+      await expect(
+        startServices([adminService], setup.config, createLogger({ level: 'silent', pretty: false })),
+      ).rejects.toThrow('SER_ADMIN_TOKEN: required by the admin service');
+    } finally {
+      rmSync(setup.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { RelayConfig } from '@ser/config';
+import { requireSetting } from '@ser/config';
 import { ApiTokenRepository, AuditRepository, newId, TenantConfigRepository } from '@ser/data';
 import type { ApiTokenDocument } from '@ser/data';
 import { CONFIG } from '@ser/runtime';
@@ -22,20 +23,24 @@ export function tokenView(token: ApiTokenDocument) {
 /** Bearer tokens of the admin API: issued, checked on every request, revoked at once. */
 @Injectable()
 export class ApiTokensService {
+  /** The bootstrap operator token; without it nobody could issue the first API token. */
+  private readonly bootstrap: string;
+
   constructor(
-    @Inject(CONFIG) private readonly config: RelayConfig,
+    @Inject(CONFIG) config: RelayConfig,
     private readonly tokens: ApiTokenRepository,
     private readonly tenants: TenantConfigRepository,
     private readonly audit: AuditRepository,
-  ) {}
+  ) {
+    this.bootstrap = requireSetting(config.SER_ADMIN_TOKEN, 'SER_ADMIN_TOKEN', 'admin');
+  }
 
   /**
    * Who presents this bearer token, or null. Read from the database on every request, so a revoked
    * token stops working at once on every replica.
    */
   async authenticate(bearer: string): Promise<Principal | null> {
-    const bootstrap = this.config.SER_ADMIN_TOKEN;
-    if (bootstrap !== undefined && constantTimeEquals(bearer, bootstrap)) {
+    if (constantTimeEquals(bearer, this.bootstrap)) {
       return BOOTSTRAP_OPERATOR;
     }
     const match = TOKEN_FORMAT.exec(bearer);
