@@ -11,7 +11,13 @@ export { SuppressionRepository, suppressionIndexes, suppressionId } from './supp
 export type { SuppressionEntry } from './suppression.repository';
 export { smarthostPasswordAad } from './smarthost';
 export type { SmarthostCredentialContext } from './smarthost';
-export { StatsRepository, statsIndexes, STATS_SETTLE_GRACE_MS, isQueryTimeout } from './stats.repository';
+export {
+  StatsRepository,
+  statsIndexes,
+  STATS_SETTLE_GRACE_MS,
+  isQueryTimeout,
+  topKeys,
+} from './stats.repository';
 export type { StatsQuery, StatsSummary, SettleResult, RebuildResult } from './stats.repository';
 export { bucketRanges, dayOf, hourOf, statsId, DAY_MS, HOUR_MS } from './stats-buckets';
 export type { BucketRanges, TimeRange } from './stats-buckets';

@@ -247,10 +247,7 @@ export class StatsRepository {
   /** The `limit` keys of one metric with the highest counts (ties by key). */
   async top(q: StatsQuery, metric: string, limit: number): Promise<{ key: string; count: number }[]> {
     const rows = await this.sum(q, { key: '$key' }, metric);
-    return rows
-      .map((row) => ({ key: row._id.key, count: row.count }))
-      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, Math.max(0, limit));
+    return topKeys(Object.fromEntries(rows.map((row) => [row._id.key, row.count])), limit);
   }
 
   private async sum<K extends Partial<Record<'appId' | 'metric' | 'key', string>>>(
@@ -469,6 +466,21 @@ function scopeKey(scope: Scope): string {
 function add(out: StatsSummary, metric: string, key: string, count: number): void {
   const keys = (out[metric] ??= {});
   keys[key] = (keys[key] ?? 0) + count;
+}
+
+/**
+ * The `limit` keys with the highest counts, ties by key: what `top` answers, also for a summary
+ * already read (one query for a whole report instead of one per list).
+ */
+export function topKeys(
+  byKey: Readonly<Record<string, number>> | undefined,
+  limit: number,
+): { key: string; count: number }[] {
+  return Object.entries(byKey ?? {})
+    .filter(([, count]) => count > 0)
+    .map(([key, count]) => ({ key, count }))
+    .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, Math.max(0, limit));
 }
 
 /** The server stopped a query at its `maxTimeMS` (code 50, MaxTimeMSExpired). */
