@@ -7,3 +7,5 @@ export type { ServiceDefinition, RunningServices } from './service-runner';
 export { runMain } from './main-runner';
 export { JobProcessor } from './job-processor';
 export { secretBoxProvider } from './secret-box.provider';
+export { ReplicaTurn } from './replica-turn';
+export type { ReplicaTurnOptions } from './replica-turn';

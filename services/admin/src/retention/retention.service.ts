@@ -2,12 +2,8 @@ import type { RelayConfig } from '@ser/config';
 import { MessageRepository, TenantConfigRepository } from '@ser/data';
 import type { Logger } from '@ser/logger';
 import type { MessageStore } from '@ser/mongo';
-import { createRedis } from '@ser/queue';
-import { CONFIG, LOGGER, MESSAGE_STORE } from '@ser/runtime';
+import { CONFIG, LOGGER, MESSAGE_STORE, ReplicaTurn } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { once } from 'node:events';
 import { MessageTombstoneRepository } from './message-tombstone.repository';
 import { IN_PIPELINE_STATES, retentionCutoff } from './retention-policy';
 
@@ -35,45 +31,31 @@ const TOMBSTONE_DAYS = 400;
  * and every delete conditional, so overlapping runs are safe.
  */
 @Injectable()
-export class RetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
-  /** For the turn lock; opened on first use. */
-  private redis: Redis | undefined;
-
+export class RetentionService extends ReplicaTurn<RetentionResult> {
   constructor(
-    @Inject(CONFIG) private readonly config: RelayConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) config: RelayConfig,
+    @Inject(LOGGER) logger: Logger,
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
     private readonly messages: MessageRepository,
     private readonly tenants: TenantConfigRepository,
     private readonly tombstones: MessageTombstoneRepository,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running = this.purgeIfOurTurn().catch((err: unknown) =>
-        this.logger.warn({ code: 'ADMIN_RETENTION_FAILED', err }, 'retention run failed'),
-      );
-    }, RETENTION_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-    this.redis?.disconnect();
+  ) {
+    super(config, logger, {
+      service: 'admin',
+      name: 'retention',
+      intervalMs: RETENTION_INTERVAL_MS,
+      failureCode: 'ADMIN_RETENTION_FAILED',
+      failureText: 'retention run failed',
+    });
   }
 
   /** One run, unless another replica holds the turn for this interval. */
-  async purgeIfOurTurn(now = Date.now()): Promise<RetentionResult | undefined> {
-    const redis = (this.redis ??= createRedis(this.config.REDIS_URL, 'producer'));
-    if (redis.status !== 'ready') {
-      await Promise.race([once(redis, 'ready'), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-    }
-    const key = `${this.config.SER_QUEUE_PREFIX}:admin:retention-lock`;
-    const turn = await redis.set(key, '1', 'PX', RETENTION_INTERVAL_MS, 'NX');
-    return turn === 'OK' ? this.purge(now) : undefined;
+  purgeIfOurTurn(now = Date.now()): Promise<RetentionResult | undefined> {
+    return this.runIfOurTurn(new Date(now));
+  }
+
+  protected pass(now: Date): Promise<RetentionResult> {
+    return this.purge(now.getTime());
   }
 
   async purge(now = Date.now()): Promise<RetentionResult> {

@@ -2,13 +2,9 @@ import type { RelayConfig } from '@ser/config';
 import { jobIds } from '@ser/contracts';
 import { MessageRepository } from '@ser/data';
 import type { Logger } from '@ser/logger';
-import { createRedis } from '@ser/queue';
 import type { QueueBus } from '@ser/queue';
-import { CONFIG, LOGGER, QUEUE_BUS } from '@ser/runtime';
+import { CONFIG, LOGGER, QUEUE_BUS, ReplicaTurn } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { once } from 'node:events';
 import { finalMessageState } from './final-state';
 
 export interface ReconcileResult {
@@ -33,44 +29,29 @@ const PAGE = 500;
  * Everything it does is idempotent (job ids, conditional transitions), so overlapping runs are safe.
  */
 @Injectable()
-export class DeliveryReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
-  /** For the turn lock; opened on first use. */
-  private redis: Redis | undefined;
-
+export class DeliveryReconciler extends ReplicaTurn<ReconcileResult> {
   constructor(
-    @Inject(CONFIG) private readonly config: RelayConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) config: RelayConfig,
+    @Inject(LOGGER) logger: Logger,
     @Inject(QUEUE_BUS) private readonly bus: QueueBus,
     private readonly messages: MessageRepository,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running = this.reconcileIfOurTurn().catch((err: unknown) =>
-        this.logger.warn({ code: 'EGRESS_RECONCILE_FAILED', err }, 'delivery reconciliation failed'),
-      );
-    }, this.config.SER_EGRESS_RECONCILE_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-    this.redis?.disconnect();
+  ) {
+    super(config, logger, {
+      service: 'egress',
+      name: 'reconcile',
+      intervalMs: config.SER_EGRESS_RECONCILE_INTERVAL_MS,
+      failureCode: 'EGRESS_RECONCILE_FAILED',
+      failureText: 'delivery reconciliation failed',
+    });
   }
 
   /** One run, unless another replica holds the turn for this interval. */
-  async reconcileIfOurTurn(): Promise<ReconcileResult | undefined> {
-    const redis = (this.redis ??= createRedis(this.config.REDIS_URL, 'producer'));
-    if (redis.status !== 'ready') {
-      // A fresh connection (or one reconnecting): give it a moment, else skip this turn.
-      await Promise.race([once(redis, 'ready'), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-    }
-    const key = `${this.config.SER_QUEUE_PREFIX}:egress:reconcile-lock`;
-    const turn = await redis.set(key, '1', 'PX', this.config.SER_EGRESS_RECONCILE_INTERVAL_MS, 'NX');
-    return turn === 'OK' ? this.reconcile() : undefined;
+  reconcileIfOurTurn(): Promise<ReconcileResult | undefined> {
+    return this.runIfOurTurn();
+  }
+
+  protected pass(now: Date): Promise<ReconcileResult> {
+    return this.reconcile(now.getTime());
   }
 
   async reconcile(now = Date.now()): Promise<ReconcileResult> {

@@ -3,9 +3,8 @@ import { MessageRepository } from '@ser/data';
 import type { Logger } from '@ser/logger';
 import { MESSAGE_BUCKET } from '@ser/mongo';
 import type { MessageStore, MongoConnection } from '@ser/mongo';
-import { CONFIG, LOGGER, MESSAGE_STORE, MONGO } from '@ser/runtime';
+import { CONFIG, LOGGER, MESSAGE_STORE, MONGO, ReplicaTurn } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { ObjectId } from 'mongodb';
 import { INGRESS_REDIS } from '../ingress.tokens';
@@ -25,38 +24,32 @@ const BATCH = 500;
  * every delete is conditional, so replicas may overlap, and a Redis lock makes them take turns.
  */
 @Injectable()
-export class ReceivingSweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
-
+export class ReceivingSweeperService extends ReplicaTurn<SweepResult> {
   constructor(
-    @Inject(CONFIG) private readonly config: RelayConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) config: RelayConfig,
+    @Inject(LOGGER) logger: Logger,
     @Inject(MONGO) private readonly mongo: MongoConnection,
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
-    @Inject(INGRESS_REDIS) private readonly redis: Redis,
+    @Inject(INGRESS_REDIS) redis: Redis,
     private readonly messages: MessageRepository,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running = this.sweepIfOurTurn().catch((err: unknown) =>
-        this.logger.warn({ code: 'INGRESS_SWEEP_FAILED', err }, 'sweep failed'),
-      );
-    }, this.config.SER_INGRESS_SWEEP_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  ) {
+    super(config, logger, {
+      service: 'ingress',
+      name: 'sweep',
+      intervalMs: config.SER_INGRESS_SWEEP_INTERVAL_MS,
+      failureCode: 'INGRESS_SWEEP_FAILED',
+      failureText: 'sweep failed',
+      redis,
+    });
   }
 
   /** One sweep, unless another replica holds the turn for this interval. */
-  async sweepIfOurTurn(): Promise<SweepResult | undefined> {
-    const key = `${this.config.SER_QUEUE_PREFIX}:ingress:sweep-lock`;
-    const turn = await this.redis.set(key, '1', 'PX', this.config.SER_INGRESS_SWEEP_INTERVAL_MS, 'NX');
-    return turn === 'OK' ? this.sweep() : undefined;
+  sweepIfOurTurn(): Promise<SweepResult | undefined> {
+    return this.runIfOurTurn();
+  }
+
+  protected pass(now: Date): Promise<SweepResult> {
+    return this.sweep(now.getTime());
   }
 
   async sweep(now = Date.now()): Promise<SweepResult> {

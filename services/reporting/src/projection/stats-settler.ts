@@ -2,10 +2,9 @@ import type { RelayConfig } from '@ser/config';
 import { STATS_SETTLE_GRACE_MS, StatsRepository } from '@ser/data';
 import type { SettleResult } from '@ser/data';
 import type { Logger } from '@ser/logger';
-import { CONFIG, LOGGER } from '@ser/runtime';
+import { CONFIG, LOGGER, ReplicaTurn } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import { rebuildableFrom } from '../retention/retention-policy';
-import { ReplicaTurn } from './replica-turn';
 
 /** Each pass also recomputes the days of the events stored in this last stretch of time. */
 export const STATS_SETTLE_RECENT_MS = 2 * 3_600_000;
@@ -24,6 +23,7 @@ export class StatsSettler extends ReplicaTurn<SettleResult> {
     private readonly stats: StatsRepository,
   ) {
     super(config, logger, {
+      service: 'reporting',
       name: 'settle',
       intervalMs: config.SER_REPORTING_SETTLE_INTERVAL_MS,
       failureCode: 'REPORTING_SETTLE_FAILED',

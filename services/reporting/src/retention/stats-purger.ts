@@ -1,9 +1,8 @@
 import type { RelayConfig } from '@ser/config';
 import { EventRepository, StatsRepository } from '@ser/data';
 import type { Logger } from '@ser/logger';
-import { CONFIG, LOGGER } from '@ser/runtime';
+import { CONFIG, LOGGER, ReplicaTurn } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import { ReplicaTurn } from '../projection/replica-turn';
 import { retentionCutoffs } from './retention-policy';
 
 /** What one purge pass deleted. */
@@ -36,6 +35,7 @@ export class StatsPurger extends ReplicaTurn<PurgeResult> {
     private readonly events: EventRepository,
   ) {
     super(config, logger, {
+      service: 'reporting',
       name: 'purge',
       intervalMs: STATS_PURGE_INTERVAL_MS,
       failureCode: 'REPORTING_PURGE_FAILED',
