@@ -22,12 +22,12 @@ const NOISE_TENANTS = 3;
 
 /**
  * Issue 5's promise: a month's report of a tenant with a million messages answers in well under a
- * second, because it reads statistics buckets, not raw events. Seeds the buckets such a month
+ * second, because it reads statistics roll-ups, not raw events. Seeds the roll-ups such a month
  * leaves, then times the admin API's report requests over HTTP and checks every answer.
  */
 export const reportsBenchmark: Benchmark = {
   name: 'reports',
-  description: 'report latency over a month of a tenant with 1,000,000 messages (statistics buckets)',
+  description: 'report latency over a month of a tenant with 1,000,000 messages (statistics roll-ups)',
   run: runReports,
 };
 
@@ -94,7 +94,7 @@ async function runReports(options: BenchmarkOptions): Promise<BenchmarkResult> {
         noiseTenants: NOISE_TENANTS,
         noiseMessagesPerTenant: Math.round(messages / 10),
         eventsGenerated: seed.events,
-        bucketDocuments: seed.documents.length,
+        rollupDocuments: seed.documents.length,
         rawEventsStored: seed.rawEvents,
         generateMs: seed.generateMs,
         insertMs: seed.insertMs,

@@ -1,7 +1,6 @@
-import type { StatsDocument, StatsRepository } from '@ser/data';
+import type { StatsRepository, StatsRollupDocument } from '@ser/data';
 import type { AdminHttp, HttpText } from '../support/admin-http';
-import { countSelected } from './bucket-count';
-import type { BucketQuery } from './bucket-count';
+import { rollupsRead } from './rollup-count';
 import {
   checkApplications,
   checkStatsSummary,
@@ -12,15 +11,15 @@ import {
 import type { ExpectedCounts } from './report-checks';
 import type { Truth } from './message-mix';
 
-/** One report request to time, how to check its answer, and the bucket queries behind it. */
+/** One report request to time, how to check its answer, and the roll-ups it reads. */
 export interface ReportScenario {
   name: string;
   /** The HTTP request, or the repository call. */
   request: string;
   /** Asks once and checks the answer (throws BenchmarkFailedError when it is wrong). */
   run(): Promise<void>;
-  /** Documents the request's queries select: the summary plus its four top lists, or per application. */
-  documentsRead(docs: readonly StatsDocument[]): number;
+  /** Roll-ups the request reads by `_id` (one read each; an application's part for `appId`). */
+  documentsRead(docs: readonly StatsRollupDocument[]): number;
 }
 
 export interface ScenarioInput {
@@ -31,9 +30,7 @@ export interface ScenarioInput {
   month: { from: string; to: string; start: Date; end: Date };
 }
 
-/** The top lists a summary reads besides its counts (summary-report.use-case.ts). */
-const TOP_METRICS = ['failing_domain', 'sender_from', 'sender_envelope', 'refused_ip'] as const;
-/** A zone whose midnight is not a UTC hour boundary of the month: partial days come from hour buckets. */
+/** A zone whose midnight is not a UTC day boundary of the month: partial days come from hour roll-ups. */
 const ZONE = 'America/New_York';
 
 /**
@@ -69,41 +66,37 @@ export function reportScenarios(
     {
       name: 'summary, month, UTC',
       ...get(`/v1/reports/summary?${period}`, (r) => checkSummaryJson('summary, month, UTC', r, whole)),
-      documentsRead: (docs) => summaryDocuments(docs, monthQuery),
+      documentsRead: (docs) => rollupsRead(docs, monthQuery),
     },
     {
       name: 'summary, one application',
       ...get(`/v1/reports/summary?${period}&appId=${appId}`, (r) =>
         checkSummaryJson('summary, one application', r, oneApp),
       ),
-      documentsRead: (docs) => summaryDocuments(docs, { ...monthQuery, appId }),
+      documentsRead: (docs) => rollupsRead(docs, monthQuery),
     },
     {
       name: `summary, month, ${ZONE}`,
       ...get(`/v1/reports/summary?${period}&tz=${encodeURIComponent(ZONE)}`, (r) =>
         checkSummaryJson(`summary, ${ZONE}`, r, inZone),
       ),
-      documentsRead: (docs) => summaryDocuments(docs, { tenantId, ...zoned }),
+      documentsRead: (docs) => rollupsRead(docs, { tenantId, ...zoned }),
     },
     {
       name: 'summary, month, CSV',
       ...get(`/v1/reports/summary?${period}&format=csv`, (r) => checkSummaryCsv('summary, CSV', r, whole)),
-      documentsRead: (docs) => summaryDocuments(docs, monthQuery),
+      documentsRead: (docs) => rollupsRead(docs, monthQuery),
     },
     {
       name: 'applications, month',
       ...get(`/v1/reports/applications?${period}`, (r) => checkApplications('applications', r, perApp)),
-      documentsRead: (docs) => countSelected(docs, monthQuery),
+      documentsRead: (docs) => rollupsRead(docs, monthQuery),
     },
     {
       name: 'StatsRepository.summary, month (no HTTP)',
       request: `StatsRepository.summary({ tenantId, from: ${month.from}, to: ${month.to} })`,
       run: async () => checkStatsSummary('StatsRepository.summary', await stats.summary(monthQuery), whole),
-      documentsRead: (docs) => countSelected(docs, monthQuery),
+      documentsRead: (docs) => rollupsRead(docs, monthQuery),
     },
   ];
-}
-
-function summaryDocuments(docs: readonly StatsDocument[], q: BucketQuery): number {
-  return TOP_METRICS.reduce((n, metric) => n + countSelected(docs, q, metric), countSelected(docs, q));
 }

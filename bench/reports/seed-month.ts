@@ -1,13 +1,12 @@
 import { newMessageId } from '@ser/contracts';
-import type { EventDocument, StatMetric, StatsDocument } from '@ser/data';
-import { COLLECTIONS, dayOf, hourOf } from '@ser/data';
+import type { EventDocument, StatMetric, StatsRollupDocument } from '@ser/data';
+import { COLLECTIONS, dayOf, hourOf, RollupBuilder } from '@ser/data';
 import type { Collection, Db, OptionalUnlessRequiredId } from 'mongodb';
 import { performance } from 'node:perf_hooks';
-// The projection's own mapping from event to counters, so the seeded buckets are the ones the
+// The projection's own mapping from event to counters, so the seeded roll-ups are the ones the
 // reporting service would have written. The service's index does not export it (bench/ belongs to
 // no Nx project, so no boundary rule applies; see docs/performance.md).
 import { metricsOf } from '../../services/reporting/src/projection/metrics';
-import { BucketBuilder } from './bucket-builder';
 import { emptyTruth, generateMix, generateRelayWide } from './message-mix';
 import type { MixEvent, Truth } from './message-mix';
 
@@ -35,26 +34,26 @@ export interface SeedPlan {
 export interface SeedResult {
   truth: Truth;
   events: number;
-  /** The bucket documents inserted (every tenant's). */
-  documents: StatsDocument[];
+  /** The roll-ups inserted (every tenant's). */
+  documents: StatsRollupDocument[];
   rawEvents: number;
   generateMs: number;
   insertMs: number;
 }
 
-const INSERT_BATCH = 5000;
+const INSERT_BATCH = 500;
 
-/** Generates the month, derives its buckets in memory and bulk-inserts them (and a raw sample). */
+/** Generates the month, derives its roll-ups in memory and bulk-inserts them (and a raw sample). */
 export async function seedMonth(db: Db, plan: SeedPlan): Promise<SeedResult> {
   const started = performance.now();
-  const builder = new BucketBuilder();
+  const builder = new RollupBuilder();
   const raw: EventDocument[] = [];
   let events = 0;
   let messageId = '';
   const project = (event: MixEvent): void => {
     events += 1;
     const metrics = metricsOf(event);
-    builder.add(event.tenantId ?? '', event.appId ?? '', event.at, metrics);
+    builder.add(event.tenantId ?? '', event.appId ?? '', hourOf(event.at), metrics);
     if (event.tenantId === plan.target.tenantId && raw.length < plan.rawEvents) {
       if (
         event.type === 'message.accepted' ||
@@ -78,7 +77,7 @@ export async function seedMonth(db: Db, plan: SeedPlan): Promise<SeedResult> {
   generateRelayWide(plan.from, plan.hours, plan.relayWidePerHour, plan.seed - 1, project);
   const documents = builder.documents();
   const generated = performance.now();
-  await insertAll(db.collection<StatsDocument>(COLLECTIONS.stats), documents);
+  await insertAll(db.collection<StatsRollupDocument>(COLLECTIONS.statsRollups), documents);
   await insertAll(db.collection<EventDocument>(COLLECTIONS.events), raw);
   return {
     truth,

@@ -325,22 +325,27 @@ export interface EventStats {
   recordedAt: Date;
 }
 
-/** A statistics bucket: how many events counted for a metric and key in one hour or one day (UTC). */
-export interface StatsDocument {
-  /** `<granularity>/<tenantId>/<appId>/<bucket ISO>/<metric>/<key>`. */
+/**
+ * A statistics roll-up: every counter of one tenant for one UTC hour or day, per application,
+ * metric and key (docs/reporting.md). Field names under `a`, `n` and `v` are encoded with
+ * `encodeField` (`''` is `~`; `.`, `$`, `%`, `~`, NUL percent-encoded).
+ */
+export interface StatsRollupDocument {
+  /** `<granularity>/<tenantId>/<bucket ISO>`. */
   _id: string;
   /** `''` for relay-wide events without a tenant. */
   tenantId: string;
-  /** `''` for events without an application. */
-  appId: string;
   granularity: 'hour' | 'day';
   /** UTC start of the hour or day. */
   bucket: Date;
   /** UTC start of the day the bucket lies in (equal to `bucket` for day buckets). */
   day: Date;
-  metric: string;
-  key: string;
-  count: number;
+  /** application → metric → key → count (`~`: the application `''`, the key of a keyless metric). */
+  a: Record<string, Record<string, Record<string, number>>>;
+  /** application → metric → keys held, against `ROLLUP_KEY_CAP`. */
+  n: Record<string, Record<string, number>>;
+  /** application → writes so far: a settle rewrites an application's counts only if it is unchanged. */
+  v: Record<string, number>;
 }
 
 export const COLLECTIONS = {
@@ -354,7 +359,7 @@ export const COLLECTIONS = {
   events: 'events',
   audit: 'audit',
   suppressions: 'suppressions',
-  stats: 'stats',
+  statsRollups: 'stats_rollups',
   apiTokens: 'api_tokens',
 } as const;
 

@@ -19,7 +19,18 @@ export {
   topKeys,
 } from './stats.repository';
 export type { StatsQuery, StatsSummary, SettleResult, RebuildResult } from './stats.repository';
-export { bucketRanges, dayOf, hourOf, statsId, DAY_MS, HOUR_MS } from './stats-buckets';
+export { bucketRanges, dayOf, hourOf, DAY_MS, HOUR_MS } from './stats-buckets';
+export {
+  RollupBuilder,
+  ROLLUP_KEY_CAP,
+  OTHER_KEY,
+  rollupId,
+  encodeField,
+  decodeField,
+  capCounts,
+  periodTargets,
+} from './stats-rollups';
+export type { RollupCounts } from './stats-rollups';
 export type { BucketRanges, TimeRange } from './stats-buckets';
 export { ApiTokenRepository, apiTokenIndexes } from './api-token.repository';
 export type { ApiTokenDocument, ApiTokenFilter, ApiTokenRole } from './api-token.repository';

@@ -1,5 +1,3 @@
-import type { StatsDocument } from './documents';
-
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
@@ -52,11 +50,4 @@ export function bucketRanges(from: Date, to: Date): BucketRanges {
     hours.push({ from: new Date(lastDay), to });
   }
   return { days: { from: new Date(firstDay), to: new Date(lastDay) }, hours };
-}
-
-/** The deterministic id of a bucket document: the same counter always lands in the same document. */
-export function statsId(
-  doc: Pick<StatsDocument, 'granularity' | 'tenantId' | 'appId' | 'bucket' | 'metric' | 'key'>,
-): string {
-  return [doc.granularity, doc.tenantId, doc.appId, doc.bucket.toISOString(), doc.metric, doc.key].join('/');
 }

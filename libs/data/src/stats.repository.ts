@@ -1,9 +1,22 @@
 import type { RelayEvent } from '@ser/contracts';
 import { MongoBulkWriteError, MongoServerError, WriteError } from 'mongodb';
-import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
-import type { EventDocument, EventStats, StatMetric, StatsDocument } from './documents';
+import type { AnyBulkWriteOperation, Collection, Db, Filter, UpdateFilter } from 'mongodb';
+import type { EventDocument, EventStats, StatMetric, StatsRollupDocument } from './documents';
 import { COLLECTIONS } from './documents';
-import { bucketRanges, dayOf, hourOf, statsId } from './stats-buckets';
+import { dayOf, hourOf } from './stats-buckets';
+import {
+  dayTargets,
+  decodeField,
+  encodeField,
+  keyCounts,
+  liveIncrements,
+  OTHER_KEY,
+  periodTargets,
+  rollupId,
+  RollupBuilder,
+  sameCounts,
+} from './stats-rollups';
+import type { RollupCounts, RollupTarget } from './stats-rollups';
 import { isDuplicateKeyError } from './tenant-config.repository';
 
 /** A statistics query: one tenant (`''`: relay-wide events), optionally one application, `[from, to)`. */
@@ -36,6 +49,9 @@ export interface RebuildResult extends SettleResult {
 export const STATS_SETTLE_GRACE_MS = 5 * 60_000;
 const SETTLE_BATCH = 1000;
 const REBUILD_ATTEMPTS = 5;
+const UPSERT_ATTEMPTS = 5;
+/** Roll-ups a report reads at once (each a lookup by `_id`). */
+const READ_PARALLEL = 16;
 
 interface Scope {
   tenantId: string;
@@ -47,12 +63,13 @@ interface Scope {
  * Time-bucketed statistics projected from the raw events, exactly once without transactions:
  * an event is stored once with its derived counters (`stats`), its increments are applied only
  * when it was new, and then it is marked applied. A crash in between leaves it unapplied; `settle`
- * recomputes its day's buckets from the raw events, writing each bucket only if it did not change
- * since it was read, so concurrent live increments are never lost or counted twice. Written by
- * reporting only; read by admin.
+ * recomputes its day's roll-ups from the raw events, writing each application's part only if it
+ * did not change since it was read, so concurrent live increments are never lost or counted twice.
+ * Counters live in roll-ups (one document per tenant and hour or day, `stats-rollups.ts`) that
+ * reports read by `_id`. Written by reporting only; read by admin.
  */
 export class StatsRepository {
-  readonly stats: Collection<StatsDocument>;
+  readonly rollups: Collection<StatsRollupDocument>;
   readonly events: Collection<EventDocument>;
 
   /**
@@ -64,7 +81,7 @@ export class StatsRepository {
     db: Db,
     private readonly queryMaxMs?: number,
   ) {
-    this.stats = db.collection(COLLECTIONS.stats);
+    this.rollups = db.collection(COLLECTIONS.statsRollups);
     this.events = db.collection(COLLECTIONS.events);
   }
 
@@ -81,24 +98,54 @@ export class StatsRepository {
       throw error;
     }
     if (!stats.applied) {
-      await this.increment(increments(stats));
+      await this.increment(stats);
       await this.events.updateOne({ _id: id, 'stats.applied': false }, { $set: { 'stats.applied': true } });
     }
     return true;
   }
 
   /**
-   * Two replicas creating the same bucket at once: one upsert fails with a duplicate key and
-   * applied nothing (MongoDB and FerretDB both do this), so exactly the failed ones run again.
+   * Adds 1 to each counter of the event in its hour and its day roll-up: one read of the
+   * application's keys in each (for the key cap), then both upserts in one round trip. Two
+   * replicas creating the same roll-up at once: one upsert fails with a duplicate key and applied
+   * nothing (MongoDB and FerretDB both do this), so exactly the failed ones run again.
    */
-  private async increment(ops: AnyBulkWriteOperation<StatsDocument>[]): Promise<void> {
-    let pending = ops;
+  private async increment(stats: EventStats): Promise<void> {
+    const app = encodeField(stats.appId);
+    const keyed = stats.metrics.some((m) => m.key !== '');
+    const projection = { [`a.${app}`]: 1, [`n.${app}`]: 1 };
+    let pending: AnyBulkWriteOperation<StatsRollupDocument>[] = [];
+    for (const [granularity, bucket] of [
+      ['hour', stats.hour],
+      ['day', stats.day],
+    ] as const) {
+      const _id = rollupId(granularity, stats.tenantId, bucket);
+      const current = keyed ? await this.rollups.findOne({ _id }, { projection }) : null;
+      const inc = liveIncrements(stats.appId, stats.metrics, {
+        ...(current?.a?.[app] === undefined ? {} : { counts: current.a[app] }),
+        ...(current?.n?.[app] === undefined ? {} : { held: current.n[app] }),
+      });
+      pending.push({
+        updateOne: {
+          filter: { _id },
+          update: {
+            $inc: inc,
+            $setOnInsert: { tenantId: stats.tenantId, granularity, bucket, day: stats.day },
+          },
+          upsert: true,
+        },
+      });
+    }
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.stats.bulkWrite(pending, { ordered: false });
+        await this.rollups.bulkWrite(pending, { ordered: false });
         return;
       } catch (error) {
-        if (!(error instanceof MongoBulkWriteError) || !onlyDuplicateKeys(error) || attempt >= 5) {
+        if (
+          !(error instanceof MongoBulkWriteError) ||
+          !onlyDuplicateKeys(error) ||
+          attempt >= UPSERT_ATTEMPTS
+        ) {
           throw error;
         }
         const failed = new Set(writeErrorsOf(error).map((w) => w.index));
@@ -176,13 +223,18 @@ export class StatsRepository {
       },
       { $group: { _id: { tenantId: '$stats.tenantId', appId: '$stats.appId', day: '$stats.day' } } },
     ]);
-    const fromBuckets = this.stats.aggregate<{ _id: Scope }>([
-      { $match: coveredFrom === undefined ? {} : { day: { $gte: coveredFrom } } },
-      { $group: { _id: { tenantId: '$tenantId', appId: '$appId', day: '$day' } } },
-    ]);
-    for (const cursor of [fromEvents, fromBuckets]) {
-      for await (const { _id } of cursor) {
-        scopes.set(scopeKey(_id), _id);
+    for await (const { _id } of fromEvents) {
+      scopes.set(scopeKey(_id), _id);
+    }
+    // Every application a roll-up has counted (its version stays after a settle removed its
+    // counts), so counts without events left are found and removed too.
+    const fromRollups = this.rollups.find(coveredFrom === undefined ? {} : { day: { $gte: coveredFrom } }, {
+      projection: { tenantId: 1, day: 1, v: 1 },
+    });
+    for await (const { tenantId, day, v } of fromRollups) {
+      for (const app of Object.keys(v ?? {})) {
+        const scope = { tenantId, appId: decodeField(app), day };
+        scopes.set(scopeKey(scope), scope);
       }
     }
     const result: RebuildResult = { scopes: 0, conflicts: 0, repaired: 0, derived };
@@ -205,16 +257,16 @@ export class StatsRepository {
   }
 
   /**
-   * Deletes up to `limit` buckets of one granularity that start before `before`, oldest first;
+   * Deletes up to `limit` roll-ups of one granularity that start before `before`, oldest first;
    * returns how many. Called again until it returns less than `limit`.
    */
   async purgeBuckets(
-    granularity: StatsDocument['granularity'],
+    granularity: StatsRollupDocument['granularity'],
     before: Date,
     limit: number,
   ): Promise<number> {
-    const filter: Filter<StatsDocument> = { granularity, bucket: { $lt: before } };
-    const due = await this.stats
+    const filter: Filter<StatsRollupDocument> = { granularity, bucket: { $lt: before } };
+    const due = await this.rollups
       .find(filter, { projection: { _id: 1 } })
       .sort({ bucket: 1 })
       .limit(limit)
@@ -222,15 +274,20 @@ export class StatsRepository {
     if (due.length === 0) {
       return 0;
     }
-    const res = await this.stats.deleteMany({ ...filter, _id: { $in: due.map((d) => d._id) } });
+    const res = await this.rollups.deleteMany({ ...filter, _id: { $in: due.map((d) => d._id) } });
     return res.deletedCount;
   }
 
   /** metric → key → count for the period. */
   async summary(q: StatsQuery): Promise<StatsSummary> {
     const out: StatsSummary = {};
-    for (const row of await this.sum(q, { metric: '$metric', key: '$key' })) {
-      add(out, row._id.metric, row._id.key, row.count);
+    const only = q.appId === undefined ? undefined : encodeField(q.appId);
+    for (const doc of await this.read(q, only)) {
+      for (const [app, counts] of Object.entries(doc.a ?? {})) {
+        if (only === undefined || app === only) {
+          addCounts(out, counts);
+        }
+      }
     }
     return out;
   }
@@ -238,64 +295,58 @@ export class StatsRepository {
   /** appId → metric → key → count for the period (`''`: events of the tenant without application). */
   async byApplication(q: Omit<StatsQuery, 'appId'>): Promise<Record<string, StatsSummary>> {
     const out: Record<string, StatsSummary> = {};
-    for (const row of await this.sum(q, { appId: '$appId', metric: '$metric', key: '$key' })) {
-      add((out[row._id.appId] ??= {}), row._id.metric, row._id.key, row.count);
+    for (const doc of await this.read(q)) {
+      for (const [app, counts] of Object.entries(doc.a ?? {})) {
+        addCounts((out[decodeField(app)] ??= {}), counts);
+      }
     }
-    return out;
+    // An application whose counts a settle removed leaves an empty part behind.
+    return Object.fromEntries(Object.entries(out).filter(([, summary]) => Object.keys(summary).length > 0));
   }
 
   /** The `limit` keys of one metric with the highest counts (ties by key). */
   async top(q: StatsQuery, metric: string, limit: number): Promise<{ key: string; count: number }[]> {
-    const rows = await this.sum(q, { key: '$key' }, metric);
-    return topKeys(Object.fromEntries(rows.map((row) => [row._id.key, row.count])), limit);
-  }
-
-  private async sum<K extends Partial<Record<'appId' | 'metric' | 'key', string>>>(
-    q: StatsQuery,
-    group: K,
-    metric?: string,
-  ): Promise<{ _id: { [P in keyof K]: string }; count: number }[]> {
-    const { days, hours } = bucketRanges(q.from, q.to);
-    const periods: Filter<StatsDocument>[] = hours.map((h) => ({
-      granularity: 'hour',
-      bucket: { $gte: h.from, $lt: h.to },
-    }));
-    if (days !== undefined) {
-      periods.push({ granularity: 'day', bucket: { $gte: days.from, $lt: days.to } });
-    }
-    if (periods.length === 0) {
-      return [];
-    }
-    const match: Filter<StatsDocument> = {
-      tenantId: q.tenantId,
-      ...(q.appId === undefined ? {} : { appId: q.appId }),
-      ...(metric === undefined ? {} : { metric }),
-      $or: periods,
-    };
-    const rows = await this.stats
-      .aggregate<{ _id: { [P in keyof K]: string }; count: number }>(
-        [{ $match: match }, { $group: { _id: group, count: { $sum: '$count' } } }],
-        this.queryMaxMs === undefined ? {} : { maxTimeMS: this.queryMaxMs },
-      )
-      .toArray();
-    return rows.filter((row) => row.count > 0);
+    return topKeys((await this.summary(q))[metric], limit);
   }
 
   /**
-   * Makes the buckets of one tenant/application/day equal to its raw events. Buckets are read
-   * before the events, and each write is conditional on the count read, so an increment that
-   * lands in between makes the write miss (a conflict, retried later) instead of being lost; an
-   * event still being applied (unapplied and recent) makes the whole scope wait.
+   * The roll-ups of the period, each read by `_id` (about 80 for a month in a time zone), a few at
+   * a time; `app` (encoded) reads only that application's counts.
+   */
+  private async read(q: Omit<StatsQuery, 'appId'>, app?: string): Promise<Pick<StatsRollupDocument, 'a'>[]> {
+    const targets = periodTargets(q.tenantId, q.from, q.to);
+    const options = {
+      projection: app === undefined ? { a: 1 } : { [`a.${app}`]: 1 },
+      ...(this.queryMaxMs === undefined ? {} : { maxTimeMS: this.queryMaxMs }),
+    };
+    const docs: Pick<StatsRollupDocument, 'a'>[] = [];
+    for (let i = 0; i < targets.length; i += READ_PARALLEL) {
+      const batch = await Promise.all(
+        targets.slice(i, i + READ_PARALLEL).map(({ _id }) => this.rollups.findOne({ _id }, options)),
+      );
+      for (const doc of batch) {
+        if (doc !== null) {
+          docs.push(doc);
+        }
+      }
+    }
+    return docs;
+  }
+
+  /**
+   * Makes one application's counts in the roll-ups of one tenant's day (the day and its 24 hours)
+   * equal to its raw events. The roll-ups are read before the events, and each is rewritten only
+   * if the application's version is still the one read, so an increment that lands in between
+   * makes the write miss (a conflict, retried later) instead of being lost; an event still being
+   * applied (unapplied and recent) makes the whole scope wait.
    */
   private async settleScopeInto(scope: Scope, inFlightAfter: Date, result: SettleResult): Promise<void> {
     const { tenantId, appId, day } = scope;
-    const before = new Map<string, number>();
-    for (const doc of await this.stats
-      .find({ tenantId, appId, day }, { projection: { count: 1 } })
-      .toArray()) {
-      before.set(doc._id, doc.count);
-    }
-    const after = new Map<string, StatsDocument>();
+    const app = encodeField(appId);
+    const targets = dayTargets(tenantId, day);
+    const projection = { [`a.${app}`]: 1, [`v.${app}`]: 1 };
+    const before = await Promise.all(targets.map(({ _id }) => this.rollups.findOne({ _id }, { projection })));
+    const after = new RollupBuilder();
     const stale: string[] = [];
     const cursor = this.events.find(
       { 'stats.tenantId': tenantId, 'stats.appId': appId, 'stats.day': day },
@@ -312,16 +363,12 @@ export class StatsRepository {
         }
         stale.push(_id);
       }
-      for (const doc of bucketDocs(stats, 1)) {
-        const seen = after.get(doc._id);
-        if (seen === undefined) {
-          after.set(doc._id, doc);
-        } else {
-          seen.count += 1;
-        }
-      }
+      after.add(stats.tenantId, stats.appId, stats.hour, stats.metrics);
     }
-    if (!(await this.writeConditionally(before, after))) {
+    const written = await Promise.all(
+      targets.map((t, i) => this.rewrite(t, before[i] ?? null, app, after.countsOf(t._id, appId))),
+    );
+    if (!written.every(Boolean)) {
       result.conflicts += 1;
       return;
     }
@@ -335,40 +382,44 @@ export class StatsRepository {
     }
   }
 
-  /** True when every bucket still had the count read before and now has the recomputed one. */
-  private async writeConditionally(
-    before: Map<string, number>,
-    after: Map<string, StatsDocument>,
+  /**
+   * Sets one application's counts in one roll-up, if its version is still the one read (or the
+   * document still absent); true when the counts are now `after`.
+   */
+  private async rewrite(
+    target: RollupTarget,
+    before: Pick<StatsRollupDocument, 'a' | 'v'> | null,
+    app: string,
+    after: RollupCounts | undefined,
   ): Promise<boolean> {
-    const ops: AnyBulkWriteOperation<StatsDocument>[] = [];
-    let expected = 0;
-    for (const [id, count] of before) {
-      const doc = after.get(id);
-      expected += 1;
-      ops.push(
-        doc === undefined
-          ? { deleteOne: { filter: { _id: id, count } } }
-          : { updateOne: { filter: { _id: id, count }, update: { $set: { count: doc.count } } } },
-      );
-    }
-    for (const [id, doc] of after) {
-      if (!before.has(id)) {
-        ops.push({ insertOne: { document: doc } });
-      }
-    }
-    if (ops.length === 0) {
+    if (sameCounts(before?.a?.[app], after)) {
       return true;
     }
-    try {
-      const res = await this.stats.bulkWrite(ops, { ordered: false });
-      return res.matchedCount + res.deletedCount === expected;
-    } catch (error) {
-      // A bucket created meanwhile by a live increment: a conflict, not a failure.
-      if (error instanceof MongoBulkWriteError && onlyDuplicateKeys(error)) {
-        return false;
+    if (before === null) {
+      try {
+        await this.rollups.insertOne({
+          ...target,
+          a: { [app]: after ?? {} },
+          n: { [app]: keyCounts(after ?? {}) },
+          v: { [app]: 1 },
+        });
+        return true;
+      } catch (error) {
+        // Created meanwhile by a live increment: a conflict, not a failure.
+        if (isDuplicateKeyError(error)) {
+          return false;
+        }
+        throw error;
       }
-      throw error;
     }
+    const version = `v.${app}`;
+    const seen = before.v?.[app];
+    const filter = { _id: target._id, [version]: seen === undefined ? { $exists: false } : seen };
+    const update: UpdateFilter<StatsRollupDocument> =
+      after === undefined
+        ? { $unset: { [`a.${app}`]: '', [`n.${app}`]: '' }, $inc: { [version]: 1 } }
+        : { $set: { [`a.${app}`]: after, [`n.${app}`]: keyCounts(after) }, $inc: { [version]: 1 } };
+    return (await this.rollups.updateOne(filter, update)).matchedCount === 1;
   }
 
   private async rederive(
@@ -428,27 +479,6 @@ function deriveStats(
   };
 }
 
-/** The hour and day bucket documents an event's counters add `count` to. */
-function bucketDocs(stats: EventStats, count: number): StatsDocument[] {
-  const docs: StatsDocument[] = [];
-  for (const { metric, key } of stats.metrics) {
-    for (const [granularity, bucket] of [
-      ['hour', stats.hour],
-      ['day', stats.day],
-    ] as const) {
-      const base = { tenantId: stats.tenantId, appId: stats.appId, granularity, bucket, metric, key };
-      docs.push({ _id: statsId(base), ...base, day: stats.day, count });
-    }
-  }
-  return docs;
-}
-
-function increments(stats: EventStats): AnyBulkWriteOperation<StatsDocument>[] {
-  return bucketDocs(stats, 1).map(({ _id, count, ...fields }) => ({
-    updateOne: { filter: { _id }, update: { $inc: { count }, $setOnInsert: fields }, upsert: true },
-  }));
-}
-
 function writeErrorsOf(error: MongoBulkWriteError): readonly WriteError[] {
   const { writeErrors } = error;
   return writeErrors instanceof WriteError ? [writeErrors] : writeErrors;
@@ -463,21 +493,29 @@ function scopeKey(scope: Scope): string {
   return `${scope.tenantId}/${scope.appId}/${new Date(scope.day).toISOString()}`;
 }
 
-function add(out: StatsSummary, metric: string, key: string, count: number): void {
-  const keys = (out[metric] ??= {});
-  keys[key] = (keys[key] ?? 0) + count;
+/** Adds one application's stored counts (encoded field names) to a summary. */
+function addCounts(out: StatsSummary, counts: RollupCounts): void {
+  for (const [metric, byKey] of Object.entries(counts)) {
+    for (const [field, count] of Object.entries(byKey)) {
+      if (count > 0) {
+        const keys = (out[decodeField(metric)] ??= {});
+        const key = decodeField(field);
+        keys[key] = (keys[key] ?? 0) + count;
+      }
+    }
+  }
 }
 
 /**
- * The `limit` keys with the highest counts, ties by key: what `top` answers, also for a summary
- * already read (one query for a whole report instead of one per list).
+ * The `limit` keys with the highest counts, ties by key, never the overflow (`OTHER_KEY`): what
+ * `top` answers, also for a summary already read.
  */
 export function topKeys(
   byKey: Readonly<Record<string, number>> | undefined,
   limit: number,
 ): { key: string; count: number }[] {
   return Object.entries(byKey ?? {})
-    .filter(([, count]) => count > 0)
+    .filter(([key, count]) => count > 0 && key !== OTHER_KEY)
     .map(([key, count]) => ({ key, count }))
     .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, Math.max(0, limit));
@@ -489,10 +527,9 @@ export function isQueryTimeout(error: unknown): boolean {
 }
 
 export const statsIndexes = [
-  { collection: COLLECTIONS.stats, key: { tenantId: 1, granularity: 1, bucket: 1 } },
-  { collection: COLLECTIONS.stats, key: { tenantId: 1, appId: 1, day: 1 } },
-  // Retention purge, across tenants.
-  { collection: COLLECTIONS.stats, key: { granularity: 1, bucket: 1 } },
+  // Reports read roll-ups by `_id`. Retention purge, across tenants; rebuild, by day.
+  { collection: COLLECTIONS.statsRollups, key: { granularity: 1, bucket: 1 } },
+  { collection: COLLECTIONS.statsRollups, key: { day: 1 } },
   { collection: COLLECTIONS.events, key: { 'stats.applied': 1, 'stats.recordedAt': 1 } },
   { collection: COLLECTIONS.events, key: { 'stats.tenantId': 1, 'stats.appId': 1, 'stats.day': 1 } },
 ] as const;

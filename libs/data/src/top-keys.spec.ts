@@ -1,4 +1,5 @@
 import { topKeys } from './stats.repository';
+import { OTHER_KEY } from './stats-rollups';
 
 describe('topKeys', () => {
   it('orders by count, then by key, and cuts to the limit', () => {
@@ -13,5 +14,9 @@ describe('topKeys', () => {
     expect(topKeys({ 'gone.test': 0, 'x.test': 2 }, 10)).toEqual([{ key: 'x.test', count: 2 }]);
     expect(topKeys(undefined, 10)).toEqual([]);
     expect(topKeys({ 'x.test': 2 }, 0)).toEqual([]);
+  });
+
+  it('never lists the overflow of capped keys as a key', () => {
+    expect(topKeys({ [OTHER_KEY]: 50, 'x.test': 2 }, 10)).toEqual([{ key: 'x.test', count: 2 }]);
   });
 });

@@ -1,5 +1,5 @@
-import { COLLECTIONS } from '@ser/data';
-import type { StatsDocument } from '@ser/data';
+import { COLLECTIONS, rollupId } from '@ser/data';
+import type { StatsRollupDocument } from '@ser/data';
 import { expectProblem, startAdminFixture } from './admin-fixture';
 import type { AdminFixture } from './admin-fixture';
 
@@ -23,22 +23,29 @@ describe('admin API: reports bounded by SER_ADMIN_REPORT_TIMEOUT_MS', () => {
       throw new Error('no fixture');
     }
     const tenantId = (await fixture.api.created('/v1/tenants', { name: 'Big' })).id;
-    // Enough documents that no database scans them in a millisecond.
-    const day = new Date('2026-11-02T00:00:00Z');
-    const docs: StatsDocument[] = Array.from({ length: 20_000 }, (_, i) => ({
-      _id: `day/${tenantId}/app_x/${day.toISOString()}/failing_domain/d${String(i)}.test`,
-      tenantId,
-      appId: 'app_x',
-      granularity: 'day',
-      bucket: day,
-      day,
-      metric: 'failing_domain',
-      key: `d${String(i)}.test`,
-      count: 1,
-    }));
-    const stats = fixture.db.collection<StatsDocument>(COLLECTIONS.stats);
-    for (let i = 0; i < docs.length; i += 5000) {
-      await stats.insertMany(docs.slice(i, i + 5000), { ordered: false });
+    // Roll-ups too big for any database to read and decode in a millisecond (every day of the
+    // month; 100 applications each at the key cap of one metric).
+    const stats = fixture.db.collection<StatsRollupDocument>(COLLECTIONS.statsRollups);
+    const counts = (app: number) =>
+      Object.fromEntries(
+        Array.from({ length: 200 }, (_, i) => [`d${String(i)}%2Eapp${String(app)}%2Etest`, i + 1]),
+      );
+    for (let day = 1; day <= 30; day += 1) {
+      const bucket = new Date(Date.UTC(2026, 10, day));
+      const a: StatsRollupDocument['a'] = {};
+      for (let app = 0; app < 100; app += 1) {
+        a[`app_${String(app)}`] = { failing_domain: counts(app) };
+      }
+      await stats.insertOne({
+        _id: rollupId('day', tenantId, bucket),
+        tenantId,
+        granularity: 'day',
+        bucket,
+        day: bucket,
+        a,
+        n: {},
+        v: {},
+      });
     }
     const problem = expectProblem(
       await fixture.api.get(`/v1/reports/summary?tenantId=${tenantId}&from=2026-11-01&to=2026-12-01`),

@@ -1,4 +1,6 @@
 import type { RelayEvent } from '@ser/contracts';
+import type { StatsRollupDocument } from '@ser/data';
+import type { Collection, Filter } from 'mongodb';
 
 /** A generated event with the counters it must add, written out here independently of metricsOf. */
 export interface GeneratedEvent {
@@ -195,4 +197,25 @@ export function expectedCounts(
     }
   }
   return out;
+}
+
+/**
+ * Drift for settle and rebuild to repair: adds `by` to the first counter of the first roll-up the
+ * filter selects (a count off, as a lost or doubled increment leaves it). Returns the path changed.
+ */
+export async function driftRollup(
+  rollups: Collection<StatsRollupDocument>,
+  filter: Filter<StatsRollupDocument>,
+  by: number,
+): Promise<string> {
+  const doc = await rollups.findOne(filter);
+  const [app, counts] = Object.entries(doc?.a ?? {})[0] ?? [];
+  const [metric, keys] = Object.entries(counts ?? {})[0] ?? [];
+  const [key] = Object.keys(keys ?? {});
+  if (doc === null || app === undefined || metric === undefined || key === undefined) {
+    throw new Error('no roll-up counter to drift');
+  }
+  const path = `a.${app}.${metric}.${key}`;
+  await rollups.updateOne({ _id: doc._id }, { $inc: { [path]: by } });
+  return path;
 }

@@ -1,6 +1,6 @@
 import type { RelayConfig } from '@ser/config';
 import type { RelayEvent } from '@ser/contracts';
-import { dayOf, hourOf, StatsRepository } from '@ser/data';
+import { dayOf, hourOf, rollupId, StatsRepository } from '@ser/data';
 import type { EventDocument, StatsSummary } from '@ser/data';
 import { createLogger } from '@ser/logger';
 import type { MongoConnection } from '@ser/mongo';
@@ -10,7 +10,7 @@ import type { RunningServices } from '@ser/runtime';
 import { connectTestDatabase, relayTestConfig, waitFor } from '@ser/testing';
 import { reportingService } from '../src/index';
 import { metricsOf } from '../src/projection/metrics';
-import { expectedCounts, generateEvents, shuffled } from './stats-events';
+import { driftRollup, expectedCounts, generateEvents, shuffled } from './stats-events';
 import type { GeneratedEvent } from './stats-events';
 
 /** The reporting service on the real Redis and FerretDB projects a generated mix of events. */
@@ -251,20 +251,18 @@ describe('settle and rebuild', () => {
         await stats.byApplication({ tenantId, ...MONTH }),
       ]);
     }
-    // Drift of every kind: a count off, a bucket lost, a bucket that should not exist, legacy events.
-    await stats.stats.updateOne({ tenantId: 'ten_a', granularity: 'day' }, { $inc: { count: 5 } });
-    await stats.stats.deleteOne({ tenantId: 'ten_b', granularity: 'hour' });
-    await stats.stats.insertOne({
-      _id: 'bogus',
-      tenantId: 'ten_c',
-      appId: 'app_c0',
-      granularity: 'day',
-      bucket: new Date('2025-03-05T00:00:00Z'),
-      day: new Date('2025-03-05T00:00:00Z'),
-      metric: 'accepted',
-      key: '',
-      count: 9,
-    });
+    // Drift of every kind: a count off, a roll-up lost, counts that should not exist, legacy events.
+    await driftRollup(stats.rollups, { tenantId: 'ten_a', granularity: 'day' }, 5);
+    await stats.rollups.deleteOne({ tenantId: 'ten_b', granularity: 'hour' });
+    const bogusDay = new Date('2025-03-05T00:00:00Z');
+    await stats.rollups.updateOne(
+      { _id: rollupId('day', 'ten_c', bogusDay) },
+      {
+        $inc: { 'a.app_bogus.accepted.~': 9, 'v.app_bogus': 1 },
+        $setOnInsert: { tenantId: 'ten_c', granularity: 'day', bucket: bogusDay, day: bogusDay },
+      },
+      { upsert: true },
+    );
     await stats.events.updateMany({ tenantId: 'ten_c' }, { $unset: { stats: '' } });
 
     const result = await stats.rebuild(metricsOf);
@@ -284,7 +282,7 @@ describe('settle and rebuild', () => {
     );
 
     // From nothing: every bucket dropped.
-    await stats.stats.deleteMany({});
+    await stats.rollups.deleteMany({});
     await stats.rebuild(metricsOf);
     for (const tenantId of TENANTS) {
       expect(await stats.summary({ tenantId, ...ALL })).toEqual(expected({ tenantId, ...ALL }));
