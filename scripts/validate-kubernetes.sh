@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline validation of deploy/kubernetes (CI; needs no cluster, no network, no secrets):
-#   1. `kubectl kustomize` renders the base, the example overlay, and the overlay with the optional
-#      Prometheus-operator component;
+#   1. `kubectl kustomize` (or kustomize, built with Go if need be) renders the base, the example
+#      overlay, and the overlay with the optional Prometheus-operator component;
 #   2. the renderings have the properties docs/kubernetes.md promises: a Deployment per service
 #      from one image, probes and metrics on the ops port, resources, a non-root read-only
 #      security context, secrets only as files (*_FILE) from Secret volumes, a PDB per Deployment,
@@ -19,20 +19,36 @@ fail() {
   exit 1
 }
 
-# kubectl >= 1.14 carries kustomize (`kubectl kustomize`); a standalone kustomize works too.
+# kubectl >= 1.14 carries kustomize (`kubectl kustomize`); a standalone kustomize works too. Without
+# either, and with Go, kustomize is built once from the Go module proxy into $SER_TOOLS_DIR/bin.
+KUSTOMIZE_VERSION=v5.5.0
+tools_bin="${SER_TOOLS_DIR:-$HOME/.cache/secure-email-relay}/bin"
 if command -v kubectl >/dev/null 2>&1; then
   kustomize=(kubectl kustomize)
 elif command -v kustomize >/dev/null 2>&1; then
   kustomize=(kustomize build)
 else
-  cat >&2 <<'EOF'
-validate-kubernetes: FAILED: neither kubectl nor kustomize is installed.
-  kubectl (it includes kustomize): see https://kubernetes.io/docs/tasks/tools/ , e.g. on Debian/Ubuntu
-  from the Kubernetes apt repository: sudo apt-get install kubectl
-  or kustomize alone, with Go: go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+  cached="$tools_bin/kustomize-$KUSTOMIZE_VERSION"
+  if [ ! -x "$cached" ] && command -v go >/dev/null 2>&1; then
+    echo "validate-kubernetes: no kubectl; building kustomize $KUSTOMIZE_VERSION with Go into $tools_bin" >&2
+    gobin="$(mktemp -d)"
+    if GOBIN="$gobin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2; then
+      mkdir -p "$tools_bin" && mv "$gobin/kustomize" "$cached"
+    fi
+    rm -rf "$gobin"
+  fi
+  if [ -x "$cached" ]; then
+    kustomize=("$cached" build)
+  else
+    cat >&2 <<'EOF'
+validate-kubernetes: FAILED: neither kubectl nor kustomize is installed (and no Go to build kustomize).
+  kubectl includes kustomize: https://kubernetes.io/docs/tasks/tools/ (e.g. from the Kubernetes apt
+  repository: sudo apt-get install kubectl), or kustomize alone, with Go:
+  go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
   Rendering works offline; no cluster is needed.
 EOF
-  exit 1
+    exit 1
+  fi
 fi
 
 python=""
