@@ -45,6 +45,8 @@ describe('npm run stack', () => {
       SER_INGRESS_SUBMISSION_PORT: String(await freePort()),
       SER_INGRESS_SUBMISSIONS_PORT: String(await freePort()),
       SER_LOG_LEVEL: 'warn',
+      SER_OPS_BIND: '127.0.0.1',
+      SER_OPS_PORT: '0',
     };
     const stack = spawn('npm', ['run', 'stack'], {
       cwd: ROOT,

@@ -33,6 +33,8 @@ describe('loadConfig defaults', () => {
     expect(config.SER_INGRESS_MAX_MESSAGE_BYTES).toBe(25 * 1024 * 1024);
     expect(config.SER_EGRESS_PORT).toBe(25);
     expect(config.SER_ADMIN_PORT).toBe(8080);
+    expect(config.SER_OPS_PORT).toBe(9464);
+    expect(config.SER_OPS_BIND).toBe('0.0.0.0');
     expect(config.SER_DNS_SERVERS).toEqual([]);
     expect(config.SER_MASTER_KEY).toBeUndefined();
     expect(config.SER_ADMIN_TOKEN).toBeUndefined();

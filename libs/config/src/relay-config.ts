@@ -47,6 +47,9 @@ const schema = {
   SER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SER_LOG_PRETTY: bool.default(false),
   SER_HOSTNAME: z.string().min(1).default(hostname()),
+  /** Every process's ops endpoint (/healthz, /readyz, /metrics); 0 picks a free port (tests). */
+  SER_OPS_BIND: z.string().min(1).default('0.0.0.0'),
+  SER_OPS_PORT: port.default(9464),
   SER_MASTER_KEY: z.string().optional(),
   SER_MASTER_KEY_PREVIOUS: z
     .string()

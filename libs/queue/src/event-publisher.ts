@@ -1,14 +1,18 @@
 import { relayEventSchema } from '@ser/contracts';
 import type { RelayEvent, RelayEventInput } from '@ser/contracts';
 import type { QueueBus } from './queue-bus';
+import { eventReasonLabel, eventsMetric } from './queue-metrics';
 
 /** Puts events on the events queue; the event id is the job id, so a re-emitted fact is a no-op. */
 export class EventPublisher {
+  private readonly published = eventsMetric();
+
   constructor(private readonly bus: QueueBus) {}
 
   async publish(input: Omit<RelayEventInput, 'v' | 'at'> & { at?: string }): Promise<RelayEvent> {
     const event = relayEventSchema.parse({ ...input, v: 1, at: input.at ?? new Date().toISOString() });
     await this.bus.enqueue('events', event, event.id);
+    this.published.inc({ type: event.type, reason: eventReasonLabel(event.data) });
     return event;
   }
 

@@ -5,3 +5,12 @@ export { QueueBus, InvalidJobError } from './queue-bus';
 export { startJobWorker, UnrecoverableError, RetryLaterError, retryDelay } from './job-worker';
 export type { JobContext, JobHandler, RunningWorker, WorkerOptions } from './job-worker';
 export { EventPublisher } from './event-publisher';
+export {
+  CORE_METRICS,
+  QUEUE_JOB_STATES,
+  eventReasonLabel,
+  eventsMetric,
+  stageDurationMetric,
+  waitingSince,
+  watchQueueMetrics,
+} from './queue-metrics';

@@ -4,6 +4,7 @@ import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { JOB_CATALOG } from './job-catalog';
 import type { JobPayloads } from './job-catalog';
+import { stageDurationMetric } from './queue-metrics';
 import { createRedis } from './redis-connection';
 
 export interface JobContext {
@@ -74,6 +75,7 @@ export function startJobWorker<K extends QueueKey>(
   options: WorkerOptions,
 ): RunningWorker {
   const entry = JOB_CATALOG[key];
+  const stageDuration = stageDurationMetric();
   const connection = createRedis(options.redisUrl, 'worker');
   const worker = new Worker(
     entry.queue,
@@ -89,6 +91,7 @@ export function startJobWorker<K extends QueueKey>(
       }
       const messageId = (parsed.data as { messageId?: string }).messageId;
       const logger = options.logger.child({ ...base, messageId });
+      const stopTimer = stageDuration.startTimer({ stage: key });
       await handler(parsed.data, {
         jobId: job.id ?? '',
         attempt: job.attemptsMade + 1,
@@ -98,7 +101,16 @@ export function startJobWorker<K extends QueueKey>(
           await job.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), token);
           throw new DelayedError();
         },
-      });
+      }).then(
+        () => stopTimer({ outcome: 'ok' }),
+        (error: unknown) => {
+          // A deferred job tried nothing (its destination was at a cap): not a stage run.
+          if (!(error instanceof DelayedError)) {
+            stopTimer({ outcome: 'error' });
+          }
+          throw error;
+        },
+      );
     },
     {
       connection,

@@ -41,6 +41,9 @@ export async function relayTestConfig(
     SER_ADMIN_HOST: '127.0.0.1',
     SER_ADMIN_PORT: String(await freePort()),
     SER_ADMIN_TOKEN: adminToken,
+    // A free port per process: test files run in parallel, each starting its own ops endpoint.
+    SER_OPS_BIND: '127.0.0.1',
+    SER_OPS_PORT: '0',
     SER_ADMIN_TOKEN_FILE: undefined,
     SER_MASTER_KEY: randomBytes(32).toString('base64'),
     SER_MASTER_KEY_FILE: undefined,
