@@ -12,6 +12,7 @@ import { DnsClient } from './dns/dns-client';
 import { MxResolver } from './dns/mx-resolver';
 import { DeliverMessageProcessor } from './jobs/deliver-message.processor';
 import { DestinationLimits } from './limits/destination-limits';
+import { EgressMetrics } from './metrics/egress-metrics';
 import { MtaStsResolver } from './mta-sts/mta-sts-resolver';
 import { SmtpConnectionPool } from './smtp/connection-pool';
 
@@ -27,6 +28,7 @@ export class EgressModule {
           useFactory: (m: MongoConnection) => new SuppressionRepository(m.db),
           inject: [MONGO],
         },
+        EgressMetrics,
         DnsClient,
         MxResolver,
         MtaStsResolver,

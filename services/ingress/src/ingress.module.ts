@@ -9,6 +9,7 @@ import { INGRESS_REDIS } from './ingress.tokens';
 import { AuthLockout } from './limits/auth-lockout';
 import { ConnectionTracker } from './limits/connection-tracker';
 import { RateLimiter } from './limits/rate-limiter';
+import { IngressMetrics } from './metrics/ingress-metrics';
 import { AcceptMessageUseCase } from './smtp/accept-message.use-case';
 import { ApplicationDirectory } from './smtp/application-directory';
 import { AuthenticateUseCase } from './smtp/authenticate.use-case';
@@ -64,6 +65,7 @@ export class IngressModule {
         { provide: ConnectionTracker, useValue: new ConnectionTracker() },
         { provide: SessionRegistry, useValue: new SessionRegistry() },
         IngressRedisShutdown,
+        IngressMetrics,
         IngressEvents,
         ApplicationDirectory,
         AuthenticateUseCase,

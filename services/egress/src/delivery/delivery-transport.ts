@@ -13,6 +13,7 @@ import { DnsClient, DnsTemporaryError } from '../dns/dns-client';
 import { MxResolver } from '../dns/mx-resolver';
 import type { MxHost } from '../dns/mx-resolver';
 import { mxMatches } from '../mta-sts/mta-sts-policy';
+import { EgressMetrics, replyClassOf } from '../metrics/egress-metrics';
 import { MtaStsResolver } from '../mta-sts/mta-sts-resolver';
 import type { MtaStsPolicy } from '../mta-sts/mta-sts-resolver';
 import { routeFor, sourceAddressFor, stricter, tlsPolicyFor } from '../routing/delivery-plan';
@@ -83,6 +84,7 @@ export class DeliveryTransport {
     private readonly mx: MxResolver,
     private readonly mtaSts: MtaStsResolver,
     private readonly pool: SmtpConnectionPool,
+    private readonly metrics: EgressMetrics,
   ) {}
 
   async deliver(
@@ -102,6 +104,8 @@ export class DeliveryTransport {
       destination = await this.destination(tenant, domain);
     } catch (error) {
       if (error instanceof DnsTemporaryError) {
+        // No host to talk to: counted like a connection that got no reply.
+        this.metrics.deliveryAttempted('connection', false);
         return all({ code: 451, text: `4.4.3 DNS lookup for ${domain} failed: ${error.message}` });
       }
       throw error;
@@ -195,6 +199,10 @@ export class DeliveryTransport {
           throw error;
         }
         attempts.push(attempt({ replies: [{ code: error.reply.code, text: error.reply.text }] }));
+        this.metrics.deliveryAttempted(
+          error.remoteCode === undefined ? 'connection' : replyClassOf([error.remoteCode]),
+          false,
+        );
         // Opportunistic TLS that fails its handshake falls back to plain text, as STARTTLS is optional.
         if (endpoint.tls === 'opportunistic' && error.reply.text.startsWith('4.7.5')) {
           endpoint = { ...endpoint, tls: 'none' };
@@ -223,6 +231,7 @@ export class DeliveryTransport {
         if (refusal !== undefined) {
           void lease.release(true);
           attempts.push(attempt({ ...seen, replies: [refusal] }));
+          this.metrics.deliveryAttempted(replyClassOf([refusal.code]), tls !== null);
           return { kind: 'decided', replies: all(refusal), ambiguous: false };
         }
         result = await session.send(
@@ -252,6 +261,12 @@ export class DeliveryTransport {
           })),
           ambiguous: result.ambiguous,
         }),
+      );
+      this.metrics.deliveryAttempted(
+        result.serverReplied
+          ? replyClassOf([...result.recipients.values()].map((r) => r.code))
+          : 'connection',
+        tls !== null,
       );
       const replies = new Map(
         [...result.recipients].map(([r, reply]) => [

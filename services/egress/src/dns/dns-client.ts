@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { getServers } from 'node:dns';
 import { connect, isIPv6 } from 'node:net';
+import { EgressMetrics } from '../metrics/egress-metrics';
 
 /** SERVFAIL, REFUSED, timeout or network error: the same question may succeed later. */
 export class DnsTemporaryError extends Error {
@@ -67,7 +68,10 @@ export class DnsClient {
   private hits = 0;
   private misses = 0;
 
-  constructor(@Inject(CONFIG) config: RelayConfig) {
+  constructor(
+    @Inject(CONFIG) config: RelayConfig,
+    private readonly metrics: EgressMetrics = new EgressMetrics(),
+  ) {
     const servers = config.SER_DNS_SERVERS.length > 0 ? config.SER_DNS_SERVERS : getServers();
     this.servers = servers.map(parseServer);
     this.timeoutMs = config.SER_DNS_TIMEOUT_MS;
@@ -117,6 +121,7 @@ export class DnsClient {
     const entry = this.cache.get(key);
     if (entry !== undefined && entry.expiresAt > Date.now()) {
       this.hits++;
+      this.metrics.dnsLookup('hit');
       return entry.outcome;
     }
     this.cache.delete(key);
@@ -127,9 +132,11 @@ export class DnsClient {
     const pending = this.inFlight.get(key);
     if (pending !== undefined) {
       this.hits++;
+      this.metrics.dnsLookup('hit');
       return pending;
     }
     this.misses++;
+    this.metrics.dnsLookup('miss');
     const query = this.query({ name: qname, type, class: 'IN' })
       .then(({ outcome, ttlS }) => {
         this.store(key, outcome, ttlS);

@@ -54,6 +54,8 @@ export class SmtpSessionError extends Error {
     readonly reply: Reply,
     /** The connection cannot be used any more. */
     readonly fatal: boolean,
+    /** The code the server replied with, when a reply (not a lost connection) caused the failure. */
+    readonly remoteCode?: number,
   ) {
     super(message);
     this.name = 'SmtpSessionError';
@@ -158,6 +160,7 @@ export class SmtpSession {
             'AUTH refused',
             { code: 454, text: `4.7.0 AUTH refused: ${reply.code} ${reply.text}` },
             true,
+            remoteCodeOf(error as NodemailerError),
           );
         }
       }
@@ -171,6 +174,7 @@ export class SmtpSession {
           failure.message,
           { code: 451, text: `4.4.2 refused at connection: ${failure.reply.code} ${failure.reply.text}` },
           true,
+          failure.remoteCode,
         );
       }
       throw failure;
@@ -334,7 +338,13 @@ export class SmtpSession {
 function toSessionError(error: NodemailerError): SmtpSessionError {
   return error instanceof SmtpSessionError
     ? error
-    : new SmtpSessionError(error.message, replyOf(error), true);
+    : new SmtpSessionError(error.message, replyOf(error), true, remoteCodeOf(error));
+}
+
+/** The server's reply code, if the error is a reply (as `replyOf` reads it) and not a failure. */
+function remoteCodeOf(error: NodemailerError): number | undefined {
+  const code = error.responseCode ?? 0;
+  return error.response !== undefined && code >= 400 && error.code !== 'ETLS' ? code : undefined;
 }
 
 /** The server's reply, or a 4xx standing for a failure that had none (connection, TLS, timeout). */

@@ -7,6 +7,7 @@ import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/comm
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SMTPServerOptions } from 'smtp-server';
+import { IngressMetrics } from '../metrics/ingress-metrics';
 import { IngressEvents } from './ingress-events';
 import { RelaySmtpServer } from './relay-smtp-server';
 import { SessionRegistry } from './session-registry';
@@ -33,6 +34,7 @@ export class SmtpListenerService implements OnApplicationBootstrap, OnApplicatio
     private readonly handlers: SubmissionHandlers,
     private readonly registry: SessionRegistry,
     private readonly events: IngressEvents,
+    private readonly metrics: IngressMetrics,
   ) {}
 
   /** Bound ports (submission, submissions): useful when configured as 0. */
@@ -46,11 +48,16 @@ export class SmtpListenerService implements OnApplicationBootstrap, OnApplicatio
       certFile: requireSetting(this.config.SER_TLS_CERT_FILE, 'SER_TLS_CERT_FILE', 'ingress'),
     };
     this.tls = readTlsPair(this.tlsFiles);
-    for (const [secure, port] of [
-      [false, this.config.SER_INGRESS_SUBMISSION_PORT],
-      [true, this.config.SER_INGRESS_SUBMISSIONS_PORT],
+    for (const [listener, secure, port] of [
+      ['submission', false, this.config.SER_INGRESS_SUBMISSION_PORT],
+      ['submissions', true, this.config.SER_INGRESS_SUBMISSIONS_PORT],
     ] as const) {
-      const server = new RelaySmtpServer(this.options(secure, this.tls), this.registry);
+      const server = new RelaySmtpServer(
+        this.options(secure, this.tls),
+        this.registry,
+        listener,
+        this.metrics,
+      );
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, this.config.SER_INGRESS_HOST, () => resolve());

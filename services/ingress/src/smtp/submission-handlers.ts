@@ -14,6 +14,7 @@ import type {
 import { ConnectionTracker } from '../limits/connection-tracker';
 import { RateLimiter } from '../limits/rate-limiter';
 import type { RateDecision, RateLimits } from '../limits/rate-limiter';
+import { IngressMetrics } from '../metrics/ingress-metrics';
 import { AcceptMessageUseCase } from './accept-message.use-case';
 import type { AuthenticatedApp } from './authenticate.use-case';
 import { AuthenticateUseCase } from './authenticate.use-case';
@@ -37,6 +38,7 @@ export class SubmissionHandlers {
     private readonly accept: AcceptMessageUseCase,
     private readonly rates: RateLimiter,
     private readonly events: IngressEvents,
+    private readonly metrics: IngressMetrics,
   ) {}
 
   onConnect(session: SMTPServerSession, done: Done): void {
@@ -78,7 +80,11 @@ export class SubmissionHandlers {
   onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, done: AuthDone): void {
     void this.authenticateSession(auth, session).then(
       (app) => done(null, { user: app }),
-      (error: unknown) => done(error as Error),
+      (error: unknown) => {
+        // Every refusal here is an SmtpReplyError whose reason comes from a short fixed list.
+        this.metrics.authFailed(error instanceof SmtpReplyError ? error.reason : 'error');
+        done(error as Error);
+      },
     );
   }
 

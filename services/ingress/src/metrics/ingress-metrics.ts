@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, register } from 'prom-client';
+
+/** The ingress's two listeners (docs/smtp.md): STARTTLS on 587, implicit TLS on 465. */
+export type ListenerName = 'submission' | 'submissions';
+
+/**
+ * Get-or-create on prom-client's global registry: the services may start several times in one
+ * process (tests, the all-in-one relay), and a second `new Counter` of the same name throws.
+ */
+function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  return (
+    (register.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames })
+  );
+}
+
+/**
+ * The ingress's Prometheus counters (docs/metrics.md). Labels are bounded by construction: a
+ * listener name, a 3-digit reply code, a reason from the code's own short list; never an address,
+ * a user name, a tenant or an application.
+ */
+@Injectable()
+export class IngressMetrics {
+  private readonly sessions = counter(
+    'ser_smtp_sessions_total',
+    'SMTP connections accepted by an ingress listener (including those then refused)',
+    ['listener'],
+  );
+  private readonly replies = counter(
+    'ser_smtp_replies_total',
+    'SMTP replies sent by the ingress: every 4xx and 5xx, 235 (AUTH accepted) and 250 to the final dot (message accepted)',
+    ['code'],
+  );
+  private readonly authFailures = counter(
+    'ser_smtp_auth_failures_total',
+    'Refused SMTP AUTH attempts, by reason',
+    ['reason'],
+  );
+
+  sessionOpened(listener: ListenerName): void {
+    this.sessions.inc({ listener });
+  }
+
+  /**
+   * Counts a reply as smtp-server sends it. `context` is smtp-server's: `DATA_OK` marks the 250 that
+   * accepts a message; the 250s to EHLO, MAIL and RCPT are not counted (they would only multiply it).
+   */
+  replySent(code: number, context: unknown): void {
+    const refusal = Number.isInteger(code) && code >= 400 && code < 600;
+    if (refusal || code === 235 || (code === 250 && context === 'DATA_OK')) {
+      this.replies.inc({ code: String(code) });
+    }
+    // smtp-server answers AUTH before STARTTLS itself (RFC 4954 §6); it never reaches onAuth.
+    if (code === 538) {
+      this.authFailures.inc({ reason: 'tls_required' });
+    }
+  }
+
+  authFailed(reason: string): void {
+    this.authFailures.inc({ reason });
+  }
+}
