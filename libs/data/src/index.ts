@@ -16,6 +16,7 @@ export {
   statsIndexes,
   STATS_SETTLE_GRACE_MS,
   isQueryTimeout,
+  StatsReadTimeoutError,
   topKeys,
 } from './stats.repository';
 export type { StatsQuery, StatsSummary, SettleResult, RebuildResult } from './stats.repository';

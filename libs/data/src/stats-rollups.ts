@@ -8,7 +8,7 @@ import { bucketRanges, DAY_MS, dayOf, HOUR_MS } from './stats-buckets';
  */
 
 /** The most keys one application keeps per metric in one roll-up; the rest count under `OTHER_KEY`. */
-export const ROLLUP_KEY_CAP = 200;
+export const ROLLUP_KEY_CAP = 100;
 /** The key reads return for the counts past `ROLLUP_KEY_CAP` (never a real key: `topKeys` leaves it out). */
 export const OTHER_KEY = '(other)';
 

@@ -73,13 +73,13 @@ export class StatsRepository {
   readonly events: Collection<EventDocument>;
 
   /**
-   * `queryMaxMs` bounds each report query on the server (`maxTimeMS`): past it the database stops
-   * the query and the caller gets a MaxTimeMSExpired error (`isQueryTimeout`), instead of a scan
-   * that goes on after its client gave up. Undefined: no bound (reporting's own writes and settles).
+   * `readLimitMs` bounds how long a report may spend reading its roll-ups: past it the read stops
+   * and throws `StatsReadTimeoutError` (`isQueryTimeout`). Each lookup is one document by `_id`, so
+   * nothing is left running on the server. Undefined: no bound (reporting's own writes and settles).
    */
   constructor(
     db: Db,
-    private readonly queryMaxMs?: number,
+    private readonly readLimitMs?: number,
   ) {
     this.rollups = db.collection(COLLECTIONS.statsRollups);
     this.events = db.collection(COLLECTIONS.events);
@@ -315,14 +315,16 @@ export class StatsRepository {
    */
   private async read(q: Omit<StatsQuery, 'appId'>, app?: string): Promise<Pick<StatsRollupDocument, 'a'>[]> {
     const targets = periodTargets(q.tenantId, q.from, q.to);
-    const options = {
-      projection: app === undefined ? { a: 1 } : { [`a.${app}`]: 1 },
-      ...(this.queryMaxMs === undefined ? {} : { maxTimeMS: this.queryMaxMs }),
-    };
+    const options = { projection: app === undefined ? { a: 1 } : { [`a.${app}`]: 1 } };
+    // Not maxTimeMS: FerretDB 1.24 then failed the next, unrelated command on the same connection.
+    const deadline = this.readLimitMs === undefined ? undefined : Date.now() + this.readLimitMs;
     const docs: Pick<StatsRollupDocument, 'a'>[] = [];
     for (let i = 0; i < targets.length; i += READ_PARALLEL) {
-      const batch = await Promise.all(
-        targets.slice(i, i + READ_PARALLEL).map(({ _id }) => this.rollups.findOne({ _id }, options)),
+      const batch = await withDeadline(
+        Promise.all(
+          targets.slice(i, i + READ_PARALLEL).map(({ _id }) => this.rollups.findOne({ _id }, options)),
+        ),
+        deadline,
       );
       for (const doc of batch) {
         if (doc !== null) {
@@ -521,9 +523,35 @@ export function topKeys(
     .slice(0, Math.max(0, limit));
 }
 
-/** The server stopped a query at its `maxTimeMS` (code 50, MaxTimeMSExpired). */
+/** A report's read of its roll-ups ran past the repository's `readLimitMs`. */
+export class StatsReadTimeoutError extends Error {
+  constructor() {
+    super('statistics read took longer than allowed');
+    this.name = 'StatsReadTimeoutError';
+  }
+}
+
+/** The read ran out of time: ours (`StatsReadTimeoutError`) or the server's `maxTimeMS` (code 50). */
 export function isQueryTimeout(error: unknown): boolean {
-  return error instanceof MongoServerError && error.code === 50;
+  return error instanceof StatsReadTimeoutError || (error instanceof MongoServerError && error.code === 50);
+}
+
+/** `work`, or `StatsReadTimeoutError` once `deadline` (epoch ms) passes first; no deadline: `work`. */
+async function withDeadline<T>(work: Promise<T>, deadline: number | undefined): Promise<T> {
+  if (deadline === undefined) {
+    return work;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StatsReadTimeoutError()), Math.max(0, deadline - Date.now()));
+  });
+  // A lookup still running when time is up ends on its own (one document); its result is dropped.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export const statsIndexes = [

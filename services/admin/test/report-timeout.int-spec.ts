@@ -4,8 +4,8 @@ import { expectProblem, startAdminFixture } from './admin-fixture';
 import type { AdminFixture } from './admin-fixture';
 
 /**
- * A report query the database cannot finish in SER_ADMIN_REPORT_TIMEOUT_MS is stopped there (its
- * maxTimeMS) and answered 503, instead of a scan that goes on after the client gave up.
+ * A report whose statistics cannot be read in SER_ADMIN_REPORT_TIMEOUT_MS stops reading there and
+ * answers 503, and the service goes on answering other requests.
  */
 describe('admin API: reports bounded by SER_ADMIN_REPORT_TIMEOUT_MS', () => {
   let fixture: AdminFixture | undefined;
