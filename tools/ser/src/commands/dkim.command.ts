@@ -19,7 +19,8 @@ async function rotate(context: CommandContext, args: ParsedArgs): Promise<void> 
     `publish the record above next to the current one and wait for DNS`,
     `ser dkim activate ${key.id}`,
     ...old.map(
-      (k) => `after a grace period (a day), ser dkim retire ${k.id}, then remove ${k.dnsRecord.name}`,
+      (k) =>
+        `ser dkim retire ${k.id}, and keep ${k.dnsRecord.name} published for SER_EGRESS_MAX_AGE (5 days by default) before removing it: deferred messages are retried with their old signature`,
     ),
   ];
   if (context.json) {
