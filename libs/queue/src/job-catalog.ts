@@ -17,7 +17,15 @@ export interface JobPayloads {
   events: RelayEvent;
 }
 
-const retention = { removeOnComplete: { age: 3600, count: 10000 }, removeOnFail: { age: 7 * 24 * 3600 } };
+/**
+ * Completed jobs for an hour, failed ones for a week; a job keeps only its last 5 stack traces (a
+ * delivery deferred for days fails once per retry, and each trace would otherwise stay in Redis).
+ */
+const retention = {
+  removeOnComplete: { age: 3600, count: 10000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  stackTraceLimit: 5,
+};
 
 export const JOB_CATALOG: { [K in QueueKey]: CatalogEntry<JobPayloads[K]> } = {
   scan: {
