@@ -113,6 +113,17 @@ describe('ingress metrics', () => {
     expect(grown).toEqual({ failures: 1, refused: 1, noAuth: 1 });
   });
 
+  it('serves the counters on the process ops endpoint', async () => {
+    const client = await fx.open();
+    await client.close();
+    const response = await fetch(`http://127.0.0.1:${fx.ingress.running.opsPort}/metrics`);
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(text).toMatch(/^ser_smtp_sessions_total\{listener="submission"\} [1-9]/m);
+    expect(text).toContain('# TYPE ser_smtp_replies_total counter');
+    expect(text).toContain('# TYPE ser_smtp_auth_failures_total counter');
+  });
+
   // smtp-server sends this 421 from inside `connect` on a plain listener, before any handler runs.
   it('counts the 421 of a full plain listener', async () => {
     const full = await fx.startAnother({ SER_INGRESS_MAX_CONNECTIONS: 1 });
