@@ -1,2 +1,3 @@
-export { createLogger, REDACTED_PATHS } from './logger';
+export { createLogger, redactFields, SECRET_FIELDS, serializeError } from './logger';
 export type { Logger, LoggerOptions } from './logger';
+export { scrubSecrets } from './scrub-secrets';

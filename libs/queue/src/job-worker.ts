@@ -11,6 +11,11 @@ export interface JobContext {
   jobId: string;
   attempt: number;
   maxAttempts: number;
+  /**
+   * Bound to `jobId`, `queue`, `attempt` and the payload's `messageId`. A handler that loads the
+   * message record replaces it with `logger.child({ tenantId, appId })`, so that every later line
+   * of the job carries the tenant, the worker's own failure line included.
+   */
   logger: Logger;
   /**
    * Puts the job back to run again in `delayMs` without counting an attempt (a destination is at
@@ -76,6 +81,8 @@ export function startJobWorker<K extends QueueKey>(
 ): RunningWorker {
   const entry = JOB_CATALOG[key];
   const stageDuration = stageDurationMetric();
+  // The job logger a failed attempt ended with (tenant bound), for the failure line.
+  const failedWith = new WeakMap<object, Logger>();
   const connection = createRedis(options.redisUrl, 'worker');
   const worker = new Worker(
     entry.queue,
@@ -90,23 +97,26 @@ export function startJobWorker<K extends QueueKey>(
         throw new UnrecoverableError(`invalid ${entry.queue} payload`);
       }
       const messageId = (parsed.data as { messageId?: string }).messageId;
-      const logger = options.logger.child({ ...base, messageId });
-      const stopTimer = stageDuration.startTimer({ stage: key });
-      await handler(parsed.data, {
+      const context: JobContext = {
         jobId: job.id ?? '',
         attempt: job.attemptsMade + 1,
         maxAttempts: job.opts.attempts ?? 1,
-        logger,
+        logger: options.logger.child({ ...base, messageId }),
         defer: async (delayMs) => {
           await job.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), token);
           throw new DelayedError();
         },
-      }).then(
+      };
+      const stopTimer = stageDuration.startTimer({ stage: key });
+      await handler(parsed.data, context).then(
         () => stopTimer({ outcome: 'ok' }),
         (error: unknown) => {
           // A deferred job tried nothing (its destination was at a cap): not a stage run.
           if (!(error instanceof DelayedError)) {
             stopTimer({ outcome: 'error' });
+          }
+          if (typeof error === 'object' && error !== null) {
+            failedWith.set(error, context.logger);
           }
           throw error;
         },
@@ -131,29 +141,23 @@ export function startJobWorker<K extends QueueKey>(
     },
   );
   worker.on('failed', (job, error) => {
+    // A job that failed outside its handler (stalled too often) has only its payload to go by.
+    const logger =
+      failedWith.get(error) ??
+      options.logger.child({
+        jobId: job?.id,
+        queue: entry.queue,
+        attempt: job?.attemptsMade,
+        messageId: (job?.data as { messageId?: unknown } | undefined)?.messageId,
+      });
     if (error instanceof RetryLaterError) {
-      options.logger.info(
-        {
-          code: 'QUEUE_JOB_RETRY',
-          queue: entry.queue,
-          jobId: job?.id,
-          retryInMs: error.retryInMs,
-          reason: error.message,
-        },
+      logger.info(
+        { code: 'QUEUE_JOB_RETRY', retryInMs: error.retryInMs, reason: error.message },
         'job will run again later',
       );
       return;
     }
-    options.logger.warn(
-      {
-        code: 'QUEUE_JOB_FAILED',
-        queue: entry.queue,
-        jobId: job?.id,
-        attempt: job?.attemptsMade,
-        err: error,
-      },
-      'job attempt failed',
-    );
+    logger.warn({ code: 'QUEUE_JOB_FAILED', err: error }, 'job attempt failed');
   });
   worker.on('error', (error) => {
     options.logger.error({ code: 'QUEUE_WORKER_ERROR', queue: entry.queue, err: error }, 'worker error');

@@ -9,6 +9,9 @@ import { inPipeline, retentionCutoff } from '../retention/retention-policy';
 
 export interface Sample {
   messageId: string;
+  /** For the lines logged about the download. */
+  tenantId: string;
+  appId: string;
   /** The message as egress sends it: the DKIM signature header(s), then the stored body. */
   stream: Readable;
 }
@@ -53,6 +56,8 @@ export class MessageSampleService {
     });
     return {
       messageId,
+      tenantId: message.tenantId,
+      appId: message.appId,
       stream: Readable.from(signedMessage(message.dkim?.headers, this.store.open(messageId))),
     };
   }

@@ -97,7 +97,16 @@ export class MessagesController {
       await pipeline(sample.stream, response);
     } catch (err) {
       // Headers are gone: all that is left is to cut the response short (pipeline did).
-      this.logger.warn({ code: 'ADMIN_SAMPLE_STREAM_FAILED', messageId, err }, 'sample download cut short');
+      this.logger.warn(
+        {
+          code: 'ADMIN_SAMPLE_STREAM_FAILED',
+          messageId,
+          tenantId: sample.tenantId,
+          appId: sample.appId,
+          err,
+        },
+        'sample download cut short',
+      );
     }
   }
 }

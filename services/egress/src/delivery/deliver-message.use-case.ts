@@ -64,6 +64,7 @@ export class DeliverMessageUseCase {
       context.logger.warn({ code: 'EGRESS_MESSAGE_MISSING' }, 'message not found or not signed; job dropped');
       return;
     }
+    context.logger = context.logger.child({ tenantId: message.tenantId, appId: message.appId, domain });
     if (message.state !== 'signed' && message.state !== 'delivering') {
       context.logger.info({ code: 'EGRESS_MESSAGE_NOT_DELIVERABLE', state: message.state }, 'job dropped');
       return;
@@ -90,10 +91,7 @@ export class DeliverMessageUseCase {
     if (open.length > 0) {
       const rate = await this.limits.takeMessage(domain);
       if (!rate.allowed) {
-        context.logger.info(
-          { code: 'EGRESS_DOMAIN_RATE_LIMITED', domain },
-          'domain rate limit reached; later',
-        );
+        context.logger.info({ code: 'EGRESS_DOMAIN_RATE_LIMITED' }, 'domain rate limit reached; later');
         await context.defer(rate.retryInMs + Math.random() * BUSY_RETRY_MS);
       }
       await this.deliver(message, tenant, domain, open, context);
@@ -135,8 +133,10 @@ export class DeliverMessageUseCase {
     const now = new Date();
     const next = nextAttempt(this.retry, attempt, message.createdAt, now);
     const recorded: { address: string; outbox: RecipientOutbox; result: RecipientResult }[] = [];
+    const results = new Map<RecipientResult['state'], number>();
     for (const [recipient, reply] of outcome.replies) {
       const result = resultOf(reply, next, outcome.ambiguous);
+      results.set(result.state, (results.get(result.state) ?? 0) + 1);
       const type: EventType =
         `delivery.${result.state === 'delivered' ? 'succeeded' : result.state}` as EventType;
       const outbox: RecipientOutbox = {
@@ -170,12 +170,14 @@ export class DeliverMessageUseCase {
         recorded.push({ address: recipient, outbox, result });
       }
     }
+    // A summary only: the ledger and the delivery.* events hold each recipient's reply.
+    context.logger.info(
+      { code: 'EGRESS_DELIVERY_ATTEMPTED', deliveryAttempt: attempt, results: Object.fromEntries(results) },
+      'delivery attempted',
+    );
     if (outcome.ambiguous) {
       await this.messages.countPossibleDuplicate(message._id);
-      context.logger.warn(
-        { code: 'EGRESS_OUTCOME_AMBIGUOUS', domain },
-        'no reply after the final dot; retrying',
-      );
+      context.logger.warn({ code: 'EGRESS_OUTCOME_AMBIGUOUS' }, 'no reply after the final dot; retrying');
     }
     for (const [index, connection] of outcome.attempts.entries()) {
       const { at, ...data } = connection;
@@ -230,7 +232,7 @@ export class DeliverMessageUseCase {
         counted = true;
         await this.messages.countPossibleDuplicate(message._id);
         context.logger.warn(
-          { code: 'EGRESS_ATTEMPT_INTERRUPTED', attempt },
+          { code: 'EGRESS_ATTEMPT_INTERRUPTED', deliveryAttempt: attempt },
           'an earlier attempt was cut off; outcome unknown',
         );
       }

@@ -53,8 +53,8 @@ export class AcceptMessageUseCase {
     private readonly messages: MessageRepository,
   ) {}
 
-  async execute(body: Readable, submission: Submission): Promise<string> {
-    const messageId = newMessageId();
+  /** `messageId` is the caller's when it logs about the message whatever the outcome. */
+  async execute(body: Readable, submission: Submission, messageId = newMessageId()): Promise<string> {
     try {
       return await this.accept(messageId, body, submission);
     } catch (error) {

@@ -22,7 +22,11 @@ export class IngressEvents {
   emit(event: EventInput): void {
     const publishing = this.events.tryPublish(event).then((published) => {
       if (!published) {
-        this.logger.warn({ code: 'INGRESS_EVENT_NOT_QUEUED', eventType: event.type }, 'event lost');
+        const { messageId, tenantId, appId } = event;
+        this.logger.warn(
+          { code: 'INGRESS_EVENT_NOT_QUEUED', eventType: event.type, messageId, tenantId, appId },
+          'event lost',
+        );
       }
     });
     this.pending.add(publishing);

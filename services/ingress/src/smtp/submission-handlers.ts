@@ -1,6 +1,7 @@
 import type { RelayConfig } from '@ser/config';
 import type { ApplicationDocument } from '@ser/data';
 import type { Logger } from '@ser/logger';
+import { newMessageId } from '@ser/contracts';
 import { isDeliverableAddress } from '@ser/mail';
 import { CONFIG, LOGGER } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
@@ -213,21 +214,24 @@ export class SubmissionHandlers {
     state: SessionState | undefined,
   ): Promise<string> {
     const app = session.user as AuthenticatedApp;
+    const messageId = newMessageId();
+    const logger = this.logger.child({ messageId, tenantId: app.tenantId, appId: app.appId });
     try {
-      const messageId = await this.accept.execute(stream, {
-        app,
-        mailFrom: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
-        rcptTo: session.envelope.rcptTo.map((r) => r.address),
-        clientIp: session.remoteAddress,
-        // Without reverse lookups smtp-server reports the address literal as the host name.
-        ...(session.clientHostname.startsWith('[') ? {} : { clientHostname: session.clientHostname }),
-        heloName: session.hostNameAppearsAs,
-        tls: session.secure && session.tlsOptions ? tlsSummary(session.tlsOptions) : undefined,
-      });
-      this.logger.info(
-        { code: 'INGRESS_MESSAGE_ACCEPTED', messageId, tenantId: app.tenantId, appId: app.appId },
-        'accepted',
+      await this.accept.execute(
+        stream,
+        {
+          app,
+          mailFrom: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          clientIp: session.remoteAddress,
+          // Without reverse lookups smtp-server reports the address literal as the host name.
+          ...(session.clientHostname.startsWith('[') ? {} : { clientHostname: session.clientHostname }),
+          heloName: session.hostNameAppearsAs,
+          tls: session.secure && session.tlsOptions ? tlsSummary(session.tlsOptions) : undefined,
+        },
+        messageId,
       );
+      logger.info({ code: 'INGRESS_MESSAGE_ACCEPTED' }, 'accepted');
       return messageId;
     } catch (error) {
       // Read to the client's final dot before replying (RFC 5321 §4.1.1.4).
@@ -238,10 +242,7 @@ export class SubmissionHandlers {
           stream.once('close', resolve);
         });
       }
-      this.logger.warn(
-        { code: 'INGRESS_MESSAGE_REFUSED', tenantId: app.tenantId, appId: app.appId, err: error },
-        'message refused',
-      );
+      logger.warn({ code: 'INGRESS_MESSAGE_REFUSED', err: error }, 'message refused');
       throw error;
     } finally {
       if (state !== undefined) {

@@ -14,12 +14,15 @@ export class RecordEventUseCase {
   constructor(private readonly stats: StatsRepository) {}
 
   async execute(event: RelayEvent, context: JobContext): Promise<void> {
+    // The job logger has the event's messageId already; the tenant comes with the event.
+    const logger = context.logger.child({ tenantId: event.tenantId, appId: event.appId });
+    context.logger = logger;
     const stored = await this.stats.record(event, metricsOf(event));
-    if (!stored) {
-      context.logger.debug(
-        { code: 'REPORTING_EVENT_DUPLICATE', eventId: event.id },
-        'duplicate event ignored',
-      );
+    const fields = { eventId: event.id, eventType: event.type };
+    if (stored) {
+      logger.debug({ code: 'REPORTING_EVENT_RECORDED', ...fields }, 'event recorded');
+    } else {
+      logger.debug({ code: 'REPORTING_EVENT_DUPLICATE', ...fields }, 'duplicate event ignored');
     }
   }
 }

@@ -68,6 +68,7 @@ export class ScanMessageUseCase {
       context.logger.warn({ code: 'SCANNER_MESSAGE_MISSING' }, 'message record not found; job dropped');
       return;
     }
+    context.logger = context.logger.child({ tenantId: message.tenantId, appId: message.appId });
     if (message.state === 'receiving') {
       // Ingress queues the scan job a moment before it marks the record accepted; a record that
       // stays `receiving` was never accepted, and the ingress sweeper removes it.
@@ -114,7 +115,12 @@ export class ScanMessageUseCase {
         scan: outcome.verdict,
         ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
       });
-      if (outcome.state !== 'scanned') {
+      if (outcome.state === 'scanned') {
+        context.logger.info(
+          { code: 'SCANNER_MESSAGE_SCANNED', score: outcome.verdict.score },
+          'message scanned; on to signing',
+        );
+      } else {
         context.logger.info(
           { code: 'SCANNER_MESSAGE_STOPPED', state: outcome.state, reasons: outcome.verdict.reasons },
           'message stopped by the scan policy',

@@ -31,6 +31,7 @@ export class SignMessageUseCase {
       context.logger.warn({ code: 'SIGNER_MESSAGE_MISSING' }, 'message record not found; job dropped');
       return;
     }
+    context.logger = context.logger.child({ tenantId: message.tenantId, appId: message.appId });
     if (message.state === 'scanned') {
       await this.sign(message, context);
     }
@@ -64,14 +65,7 @@ export class SignMessageUseCase {
       })),
     };
     await this.messages.transition(message._id, ['scanned'], 'signed', { dkim });
-    context.logger.info(
-      {
-        code: 'SIGNER_MESSAGE_SIGNED',
-        tenantId: message.tenantId,
-        selectors: keys.map((k) => k.selector),
-      },
-      'signed',
-    );
+    context.logger.info({ code: 'SIGNER_MESSAGE_SIGNED', selectors: keys.map((k) => k.selector) }, 'signed');
   }
 
   private async withoutKey(message: MessageDocument, context: JobContext): Promise<void> {
@@ -80,7 +74,7 @@ export class SignMessageUseCase {
     if (tenant?.dkimNoKeyPolicy === 'send_unsigned') {
       await this.messages.transition(message._id, ['scanned'], 'signed', { unsigned });
       context.logger.warn(
-        { code: 'SIGNER_SENT_UNSIGNED', tenantId: message.tenantId, domain: message.fromDomain },
+        { code: 'SIGNER_SENT_UNSIGNED', domain: message.fromDomain },
         'no active DKIM key; sent unsigned by the tenant policy',
       );
       return;
@@ -88,7 +82,7 @@ export class SignMessageUseCase {
     await this.messages.transition(message._id, ['scanned'], 'held', { reason: 'dkim_key_missing' });
     await this.events.publishMessageStage(message, 'message.held', unsigned, message.round ?? 0);
     context.logger.warn(
-      { code: 'SIGNER_KEY_MISSING', tenantId: message.tenantId, domain: message.fromDomain },
+      { code: 'SIGNER_KEY_MISSING', domain: message.fromDomain },
       'no active DKIM key; held',
     );
   }
