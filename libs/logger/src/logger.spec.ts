@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from './logger';
+import { createLogger, redactFields } from './logger';
 import type { Logger } from './logger';
 import { scrubSecrets } from './scrub-secrets';
 
@@ -64,6 +64,11 @@ describe('log redaction', () => {
     logger.child({ password: SECRET, tenantId: 'ten_1' }).info({ code: 'X' }, 'x');
     expect(lines()).not.toContain(SECRET);
     expect(JSON.parse(lines())).toMatchObject({ password: '[redacted]', tenantId: 'ten_1', code: 'X' });
+  });
+
+  it('hands a line without secrets on as it is, without a copy', () => {
+    const fields = { code: 'X', messageId: 'm1', results: { delivered: 1 }, err: new Error('x') };
+    expect(redactFields(fields)).toBe(fields);
   });
 
   it('leaves the other fields and the caller object as they were', () => {
