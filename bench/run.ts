@@ -1,5 +1,6 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { pipelineBenchmark } from './pipeline.bench';
 import { reportsBenchmark } from './reports.bench';
 import type { Benchmark, BenchmarkOptions } from './support/benchmark';
 import { formatTable, writeResults } from './support/results';
@@ -7,9 +8,9 @@ import { formatTable, writeResults } from './support/results';
 /*
  * `npm run bench` runs every benchmark, `npm run bench -- reports` one of them; `--runs=N`,
  * `--warmup=N` and benchmark settings (`--messages=N`, `--keep=true`) follow the names. A benchmark
- * joins by being listed here (the pipeline throughput benchmark of issue 9 will).
+ * joins by being listed here.
  */
-const BENCHMARKS: readonly Benchmark[] = [reportsBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [reportsBenchmark, pipelineBenchmark];
 
 /** Results land in bench/results at the repository root (this file runs from dist/bench). */
 const RESULTS_DIR = join(__dirname, '..', '..', 'bench', 'results');

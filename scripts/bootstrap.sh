@@ -5,7 +5,8 @@
 #      TLS certificate, master key and admin token, and export where they are;
 #   3. stack: build and run the relay in the foreground until Ctrl-C;
 #      test:  run $SER_BOOTSTRAP_TEST_CMD (default `npm run test:all`) and exit with its status;
-#      bench: run the benchmarks (bench/run.sh, the arguments after `bench`) without clamd/spamd;
+#      bench: run the benchmarks (bench/run.sh, the arguments after `bench`); clamd and spamd, and
+#             a build of the services, only when the pipeline benchmark is among them;
 #   4. on exit, error or signal, stop everything it started, and nothing else.
 #
 #   bash scripts/bootstrap.sh stack|test|bench [benchmark arguments]
@@ -136,7 +137,25 @@ run_tests() {
   run_foreground tests bash -c "$command"
 }
 
+# True when the benchmarks to run include the pipeline benchmark (bench/pipeline.bench.ts): named,
+# or no benchmark named (all of them). It runs the built services as processes, with clamd and spamd.
+bench_needs_pipeline() {
+  local arg named=no
+  for arg in "${BENCH_ARGS[@]}"; do
+    case "$arg" in
+      pipeline) return 0 ;;
+      --*) ;;
+      *) named=yes ;;
+    esac
+  done
+  [ "$named" = no ]
+}
+
 run_bench() {
+  if bench_needs_pipeline; then
+    log "building the services for the pipeline benchmark (npm run build)"
+    (cd "$ROOT" && npm run build >&2) || die "npm run build failed (see above)"
+  fi
   run_foreground bench bash "$ROOT/bench/run.sh" "${BENCH_ARGS[@]}"
 }
 
@@ -154,7 +173,7 @@ main() {
 
   start_redis
   start_ferretdb
-  if [ "$MODE" != bench ]; then
+  if [ "$MODE" != bench ] || bench_needs_pipeline; then
     start_clamd
     start_spamd
   fi

@@ -43,4 +43,28 @@ export class AdminHttp {
     }
     return id;
   }
+
+  /**
+   * Sends `method path` with a JSON body and returns the parsed JSON answer; any status but
+   * `expected` stops the benchmark (an onboarding step that fails makes every number meaningless).
+   */
+  async json(
+    method: 'POST' | 'PATCH',
+    path: string,
+    body: Record<string, unknown>,
+    expected: number,
+  ): Promise<Record<string, unknown>> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status !== expected) {
+      throw new BenchmarkFailedError(
+        `${method} ${path}: expected ${String(expected)}, got ${String(response.status)} ${text}`,
+      );
+    }
+    return JSON.parse(text) as Record<string, unknown>;
+  }
 }
