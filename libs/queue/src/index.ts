@@ -8,6 +8,7 @@ export { EventPublisher } from './event-publisher';
 export {
   CORE_METRICS,
   QUEUE_JOB_STATES,
+  counterMetric,
   eventReasonLabel,
   eventsMetric,
   stageDurationMetric,

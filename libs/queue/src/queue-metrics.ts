@@ -33,6 +33,15 @@ function getOrCreate<T extends Metric>(name: string, create: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? create();
 }
 
+/** A counter on the global registry, created once per process (the services' own metrics use it). */
+export function counterMetric<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
+  return getOrCreate(name, () => new Counter({ name, help, labelNames }));
+}
+
 export function stageDurationMetric(): Histogram<'stage' | 'outcome'> {
   return getOrCreate(
     CORE_METRICS.stageDuration,

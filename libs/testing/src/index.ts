@@ -31,3 +31,5 @@ export { EICAR, GTUBE, zipArchive, testMail } from './test-mail';
 export type { TestAttachment, TestMailOptions } from './test-mail';
 export { verifyWithDkimpy } from './dkimpy';
 export type { DkimpyResult } from './dkimpy';
+export { counterValue, metricDeltas } from './metric-deltas';
+export type { MetricSeries } from './metric-deltas';

@@ -1,38 +1,11 @@
-import { freePort, generateSelfSignedCert, startDnsServer, startSmtpSink } from '@ser/testing';
-import type { SmtpSink, TestDnsServer } from '@ser/testing';
-import { register } from 'prom-client';
+import { freePort, generateSelfSignedCert, metricDeltas, startDnsServer, startSmtpSink } from '@ser/testing';
+import type { MetricSeries, SmtpSink, TestDnsServer } from '@ser/testing';
 import { startEgressFixture } from './egress-fixture';
 import type { EgressFixture } from './egress-fixture';
 
-/** A counter's value for the series whose labels include `labels` (0 before its first increment). */
-async function counterValue(name: string, labels: Record<string, string>): Promise<number> {
-  const metric = register.getSingleMetric(name);
-  if (metric === undefined) {
-    return 0;
-  }
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value))
-    .reduce((sum, v) => sum + v.value, 0);
-}
+type Series = Record<string, MetricSeries>;
 
-type Series = Record<string, [string, Record<string, string>]>;
-
-/** Reads the series, runs `action`, and returns how much each series grew (other tests may count too). */
-async function deltas(series: Series, action: () => Promise<void>): Promise<Record<string, number>> {
-  const before: Record<string, number> = {};
-  for (const [key, [name, labels]] of Object.entries(series)) {
-    before[key] = await counterValue(name, labels);
-  }
-  await action();
-  const grown: Record<string, number> = {};
-  for (const [key, [name, labels]] of Object.entries(series)) {
-    grown[key] = (await counterValue(name, labels)) - (before[key] ?? 0);
-  }
-  return grown;
-}
-
-const attempts = (replyClass: string, tls: 'yes' | 'no'): [string, Record<string, string>] => [
+const attempts = (replyClass: string, tls: 'yes' | 'no'): MetricSeries => [
   'ser_delivery_attempts_total',
   { reply_class: replyClass, tls },
 ];
@@ -96,14 +69,14 @@ describe('egress metrics', () => {
   }
 
   it('counts a delivery over STARTTLS as a 2xx attempt with TLS', async () => {
-    const grown = await deltas(ALL_ATTEMPTS, async () => {
+    const grown = await metricDeltas(ALL_ATTEMPTS, async () => {
       expect(await deliver('tls.test', 'a@tls.test')).toBe('delivered');
     });
     expect(grown).toEqual({ ok: 1, okPlain: 0, deferred: 0, refused: 0, connectionPlain: 0 });
   });
 
   it('counts a delivery in plain text as a 2xx attempt without TLS', async () => {
-    const grown = await deltas(ALL_ATTEMPTS, async () => {
+    const grown = await metricDeltas(ALL_ATTEMPTS, async () => {
       expect(await deliver('plain.test', 'a@plain.test')).toBe('delivered');
     });
     expect(grown).toEqual({ ok: 0, okPlain: 1, deferred: 0, refused: 0, connectionPlain: 0 });
@@ -112,7 +85,7 @@ describe('egress metrics', () => {
   it('counts a 451 as a 4xx attempt, and the retry that delivers as 2xx', async () => {
     let refused = 0;
     tlsSink.setReply(() => (refused++ === 0 ? { code: 451, message: '4.3.0 Try again later' } : undefined));
-    const grown = await deltas(ALL_ATTEMPTS, async () => {
+    const grown = await metricDeltas(ALL_ATTEMPTS, async () => {
       expect(await deliver('tls.test', 'busy@tls.test')).toBe('delivered');
     });
     expect(grown).toEqual({ ok: 1, okPlain: 0, deferred: 1, refused: 0, connectionPlain: 0 });
@@ -120,14 +93,14 @@ describe('egress metrics', () => {
 
   it('counts a 550 as a 5xx attempt', async () => {
     tlsSink.setReply(() => ({ code: 550, message: '5.1.1 no such user' }));
-    const grown = await deltas(ALL_ATTEMPTS, async () => {
+    const grown = await metricDeltas(ALL_ATTEMPTS, async () => {
       expect(await deliver('tls.test', 'gone@tls.test')).toBe('bounced');
     });
     expect(grown).toEqual({ ok: 0, okPlain: 0, deferred: 0, refused: 1, connectionPlain: 0 });
   });
 
   it('counts an MX that does not answer as a connection attempt', async () => {
-    const grown = await deltas(ALL_ATTEMPTS, async () => {
+    const grown = await metricDeltas(ALL_ATTEMPTS, async () => {
       expect(await deliver('dead.test', 'a@dead.test')).toBe('delivered');
     });
     expect(grown).toEqual({ ok: 0, okPlain: 1, deferred: 0, refused: 0, connectionPlain: 1 });
@@ -140,10 +113,10 @@ describe('egress metrics', () => {
       hit: ['ser_dns_cache_lookups_total', { result: 'hit' }],
       miss: ['ser_dns_cache_lookups_total', { result: 'miss' }],
     };
-    const first = await deltas(lookups, async () => {
+    const first = await metricDeltas(lookups, async () => {
       expect(await deliver('cached.test', 'a@cached.test')).toBe('delivered');
     });
-    const second = await deltas(lookups, async () => {
+    const second = await metricDeltas(lookups, async () => {
       expect(await deliver('cached.test', 'b@cached.test')).toBe('delivered');
     });
     expect(first.miss).toBeGreaterThan(0);

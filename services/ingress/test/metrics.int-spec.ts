@@ -1,36 +1,7 @@
-import { register } from 'prom-client';
+import { metricDeltas } from '@ser/testing';
 import { dataPayload, RawSmtpClient } from './raw-smtp-client';
 import { expectCode, SubmissionFixture } from './submission-fixture';
 import type { SeededCredential } from './tenant-seed';
-
-/** A counter's value for the series whose labels include `labels` (0 before its first increment). */
-async function counterValue(name: string, labels: Record<string, string>): Promise<number> {
-  const metric = register.getSingleMetric(name);
-  if (metric === undefined) {
-    return 0;
-  }
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value))
-    .reduce((sum, v) => sum + v.value, 0);
-}
-
-/** Reads the series, runs `action`, and returns how much each series grew (other tests may count too). */
-async function deltas(
-  series: Record<string, [string, Record<string, string>]>,
-  action: () => Promise<void>,
-): Promise<Record<string, number>> {
-  const before: Record<string, number> = {};
-  for (const [key, [name, labels]] of Object.entries(series)) {
-    before[key] = await counterValue(name, labels);
-  }
-  await action();
-  const grown: Record<string, number> = {};
-  for (const [key, [name, labels]] of Object.entries(series)) {
-    grown[key] = (await counterValue(name, labels)) - (before[key] ?? 0);
-  }
-  return grown;
-}
 
 /** Real ingress, real SMTP over TCP and TLS, real Redis and FerretDB; counters read from the global registry. */
 describe('ingress metrics', () => {
@@ -53,7 +24,7 @@ describe('ingress metrics', () => {
   ])(
     'counts a session on the %s listener, its AUTH and the 250 that accepts its message',
     async (listener, implicitTls) => {
-      const grown = await deltas(
+      const grown = await metricDeltas(
         {
           sessions: ['ser_smtp_sessions_total', { listener }],
           accepted: ['ser_smtp_replies_total', { code: '250' }],
@@ -80,7 +51,7 @@ describe('ingress metrics', () => {
     ['wrong_secret', (c) => [c.username, `${c.password}x`]],
     ['unknown_user', (c) => ['app_doesnotexist', c.password]],
   ])('counts a failed AUTH with reason %s and its 535 reply', async (reason, attempt) => {
-    const grown = await deltas(
+    const grown = await metricDeltas(
       {
         failures: ['ser_smtp_auth_failures_total', { reason }],
         allFailures: ['ser_smtp_auth_failures_total', {}],
@@ -97,7 +68,7 @@ describe('ingress metrics', () => {
   });
 
   it('counts AUTH before STARTTLS as an auth failure (tls_required) with its 538 reply', async () => {
-    const grown = await deltas(
+    const grown = await metricDeltas(
       {
         failures: ['ser_smtp_auth_failures_total', { reason: 'tls_required' }],
         refused: ['ser_smtp_replies_total', { code: '538' }],
@@ -129,7 +100,7 @@ describe('ingress metrics', () => {
     const full = await fx.startAnother({ SER_INGRESS_MAX_CONNECTIONS: 1 });
     const options = { port: full.starttlsPort, ca: fx.setup.tls.cert };
     const first = await RawSmtpClient.connect(options);
-    const grown = await deltas(
+    const grown = await metricDeltas(
       {
         sessions: ['ser_smtp_sessions_total', { listener: 'submission' }],
         refused: ['ser_smtp_replies_total', { code: '421' }],

@@ -1,18 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, register } from 'prom-client';
+import { counterMetric } from '@ser/queue';
 
 /** The class of the remote reply that decided a delivery attempt; `connection` when none came. */
 export type ReplyClass = '2xx' | '4xx' | '5xx' | 'connection';
-
-/**
- * Get-or-create on prom-client's global registry: the services may start several times in one
- * process (tests, the all-in-one relay), and a second `new Counter` of the same name throws.
- */
-function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-  return (
-    (register.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames })
-  );
-}
 
 /**
  * The egress's Prometheus counters (docs/metrics.md). No label names a host, domain, recipient or
@@ -20,12 +10,12 @@ function counter<L extends string>(name: string, help: string, labelNames: reado
  */
 @Injectable()
 export class EgressMetrics {
-  private readonly attempts = counter(
+  private readonly attempts = counterMetric(
     'ser_delivery_attempts_total',
     'Delivery attempts to an MX or smarthost, by the class of the reply that decided them and whether TLS was in use',
     ['reply_class', 'tls'],
   );
-  private readonly dnsLookups = counter(
+  private readonly dnsLookups = counterMetric(
     'ser_dns_cache_lookups_total',
     "DNS questions asked of the egress's resolver cache: hit (answered from the cache or joined to the same question in flight) or miss",
     ['result'],

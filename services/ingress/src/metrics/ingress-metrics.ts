@@ -1,18 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, register } from 'prom-client';
+import { counterMetric } from '@ser/queue';
 
 /** The ingress's two listeners (docs/smtp.md): STARTTLS on 587, implicit TLS on 465. */
 export type ListenerName = 'submission' | 'submissions';
-
-/**
- * Get-or-create on prom-client's global registry: the services may start several times in one
- * process (tests, the all-in-one relay), and a second `new Counter` of the same name throws.
- */
-function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-  return (
-    (register.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames })
-  );
-}
 
 /**
  * The ingress's Prometheus counters (docs/metrics.md). Labels are bounded by construction: a
@@ -21,17 +11,17 @@ function counter<L extends string>(name: string, help: string, labelNames: reado
  */
 @Injectable()
 export class IngressMetrics {
-  private readonly sessions = counter(
+  private readonly sessions = counterMetric(
     'ser_smtp_sessions_total',
     'SMTP connections accepted by an ingress listener (including those then refused)',
     ['listener'],
   );
-  private readonly replies = counter(
+  private readonly replies = counterMetric(
     'ser_smtp_replies_total',
     'SMTP replies sent by the ingress: every 4xx and 5xx, 235 (AUTH accepted) and 250 to the final dot (message accepted)',
     ['code'],
   );
-  private readonly authFailures = counter(
+  private readonly authFailures = counterMetric(
     'ser_smtp_auth_failures_total',
     'Refused SMTP AUTH attempts, by reason',
     ['reason'],
