@@ -143,7 +143,7 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
     closers.push(() => mongo.close());
     const bus = new QueueBus(redis.url, QUEUE_PREFIX);
     closers.push(() => bus.close());
-    const relay = new RelayProcesses(env, logs);
+    const relay = new RelayProcesses(env, logs, join(dir, 'app'));
     closers.push(() => relay.stop());
     await relay.startAll();
     const tenant = await onboardTenant(`http://127.0.0.1:${adminPort}`, adminToken, dns, 'acme-faults.test');

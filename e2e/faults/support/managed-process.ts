@@ -30,6 +30,11 @@ export class ManagedProcess {
     return this.running ? this.child?.pid : undefined;
   }
 
+  /** Resolves when the current run of the process has ended. */
+  get exit(): Promise<void> {
+    return this.exited;
+  }
+
   /** How many times it was started. */
   get startCount(): number {
     return this.starts;

@@ -1,5 +1,5 @@
 import { freePort, waitFor } from '@ser/testing';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process';
 
@@ -18,8 +18,28 @@ const START_ORDER: readonly ServiceProcessName[] = [
   'admin',
 ];
 
-export function serviceEntry(name: ServiceProcessName): string {
-  return join(ROOT, 'dist', 'services', name, 'src', 'main.js');
+function serviceEntry(root: string, name: ServiceProcessName): string {
+  return join(root, 'dist', 'services', name, 'src', 'main.js');
+}
+
+/**
+ * A private copy of the built relay (dist/libs, dist/services; node_modules linked): dist/ is
+ * shared, and a build by someone else during the run would leave a restarted service half-built
+ * code to load.
+ */
+function snapshotBuild(dir: string): string {
+  for (const name of ['ingress', 'scanner', 'signer', 'egress', 'reporting', 'admin'] as const) {
+    if (!existsSync(serviceEntry(ROOT, name))) {
+      throw new Error(
+        `${serviceEntry(ROOT, name)} is missing: run "npm run build" first (npm run test:faults does)`,
+      );
+    }
+  }
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'libs'), join(dir, 'dist', 'libs'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'services'), join(dir, 'dist', 'services'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
 }
 
 /**
@@ -30,18 +50,21 @@ export class RelayProcesses {
   private readonly processes = new Map<ServiceProcessName, ManagedProcess>();
   private readonly opsPorts = new Map<ServiceProcessName, number>();
 
+  private readonly root: string;
+
+  /** `appDir`: where the copy of the build goes. */
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly logDir: string,
-  ) {}
+    appDir: string,
+  ) {
+    this.root = snapshotBuild(appDir);
+  }
 
   /** Starts every service, consumers first, each once ready. */
   async startAll(): Promise<void> {
     for (const name of START_ORDER) {
-      const entry = serviceEntry(name);
-      if (!existsSync(entry)) {
-        throw new Error(`${entry} is missing: run "npm run build" first (npm run test:faults does)`);
-      }
+      const entry = serviceEntry(this.root, name);
       const opsPort = await freePort();
       this.opsPorts.set(name, opsPort);
       const env = { ...this.env, SER_OPS_BIND: '127.0.0.1', SER_OPS_PORT: String(opsPort) };
@@ -64,16 +87,17 @@ export class RelayProcesses {
     const proc = this.get(name);
     proc.start();
     const port = this.opsPorts.get(name);
-    await waitFor(
+    const ready = waitFor(
       async () => {
-        if (!proc.running) {
-          throw new Error(`${name} exited; see ${proc.logFile}`);
-        }
         const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
         return response?.status === 200;
       },
       { timeoutMs: 60_000, intervalMs: 100, description: `${name} ready (/readyz on ${port})` },
     );
+    const exited = proc.exit.then(() => {
+      throw new Error(`${name} exited while starting; see ${proc.logFile}`);
+    });
+    await Promise.race([ready, exited]);
   }
 
   /** Kills the service with SIGKILL, waits until it is gone, and starts it again. */
