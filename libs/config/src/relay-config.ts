@@ -82,6 +82,9 @@ const schema = {
     .transform((s, ctx) => parseAddresses(s, ctx)),
   SER_INGRESS_SWEEP_INTERVAL_MS: positiveInt.default(60_000),
   SER_INGRESS_SWEEP_GRACE_MS: positiveInt.default(900_000),
+  SER_INGRESS_COMMIT_TIMEOUT_MS: positiveInt.default(30_000),
+  SER_INGRESS_MAX_SCAN_BACKLOG: positiveInt.default(50_000),
+  SER_INGRESS_MAX_CONCURRENT_DATA: positiveInt.default(200),
   SER_TLS_CERT_FILE: z.string().optional(),
   SER_TLS_KEY_FILE: z.string().optional(),
   SER_TLS_RELOAD_INTERVAL_MS: positiveInt.default(10_000),
@@ -141,6 +144,7 @@ const schema = {
   SER_EGRESS_SUPPRESSION_DAYS: z.coerce.number().int().min(0).default(30),
   SER_EGRESS_RECONCILE_INTERVAL_MS: positiveInt.default(300_000),
   SER_EGRESS_RECONCILE_GRACE_MS: positiveInt.default(600_000),
+  SER_EGRESS_RECORD_TIMEOUT_MS: positiveInt.default(60_000),
   SER_REPORTING_CONCURRENCY: positiveInt.default(16),
   SER_REPORTING_SETTLE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   // At least 2: the settle pass recomputes the days of the events of the last hours, which reach
@@ -294,6 +298,9 @@ const SECRET_VARIABLES = new Set([
 ]);
 
 type Schema = typeof schema;
+
+/** Every variable the relay reads (each is documented in docs/configuration.md). */
+export const CONFIG_VARIABLES = Object.keys(schema) as readonly (keyof Schema)[];
 export type RelayEnv = { [K in keyof Schema]: z.output<Schema[K]> };
 
 export interface RelayConfig extends RelayEnv {

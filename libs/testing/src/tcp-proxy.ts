@@ -8,6 +8,12 @@ export interface TcpProxy {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   start(): Promise<void>;
+  /**
+   * From now on, bytes from the server are thrown away while requests still reach it, as when a
+   * reply is lost on the way back: a write is applied but its client never learns it. Ends at the
+   * next stop() (which also destroys the connections that lost their replies).
+   */
+  dropReplies(): void;
   /** Stops for good; start() afterwards rejects. */
   close(): Promise<void>;
 }
@@ -26,8 +32,9 @@ const HOST = '127.0.0.1';
  */
 export async function startTcpProxy(target: { host?: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const mode = { dropReplies: false };
   const server = createServer((client) => {
-    forward(client, target, sockets);
+    forward(client, target, sockets, mode);
   });
   await listen(server, 0);
   const { port } = server.address() as AddressInfo;
@@ -45,6 +52,7 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
       socket.destroy();
     }
     sockets.clear();
+    mode.dropReplies = false;
     await stopped;
   };
   const start = async (): Promise<void> => {
@@ -59,7 +67,10 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
     closed = true;
     await stop();
   };
-  return { port, stop, start, close };
+  const dropReplies = (): void => {
+    mode.dropReplies = true;
+  };
+  return { port, stop, start, close, dropReplies };
 }
 
 function listen(server: Server, port: number): Promise<void> {
@@ -77,7 +88,12 @@ function listen(server: Server, port: number): Promise<void> {
  * Pipes one accepted connection to a new connection to the target. Either side ending or failing
  * ends the other, so a target that is down closes the client instead of leaving it hanging.
  */
-function forward(client: Socket, target: { host?: string; port: number }, sockets: Set<Socket>): void {
+function forward(
+  client: Socket,
+  target: { host?: string; port: number },
+  sockets: Set<Socket>,
+  mode: { dropReplies: boolean },
+): void {
   const upstream = connect({ host: target.host ?? HOST, port: target.port });
   for (const socket of [client, upstream]) {
     sockets.add(socket);
@@ -93,5 +109,10 @@ function forward(client: Socket, target: { host?: string; port: number }, socket
     });
   }
   client.pipe(upstream);
-  upstream.pipe(client);
+  upstream.on('data', (chunk: Buffer) => {
+    if (!mode.dropReplies && !client.destroyed) {
+      client.write(chunk);
+    }
+  });
+  upstream.on('end', () => client.end());
 }

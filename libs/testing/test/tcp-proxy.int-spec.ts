@@ -2,16 +2,23 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { freePort, startTcpProxy, waitFor, type TcpProxy } from '../src';
 
 /** A tiny echo server that keeps its accepted sockets, so tests can see them end. */
-async function startEchoServer(): Promise<{ server: Server; port: number; open: Set<Socket> }> {
+async function startEchoServer(): Promise<{
+  server: Server;
+  port: number;
+  open: Set<Socket>;
+  received: () => string;
+}> {
   const open = new Set<Socket>();
+  let received = '';
   const server = createServer((socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
     socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
     socket.pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port, open };
+  return { server, port: (server.address() as AddressInfo).port, open, received: () => received };
 }
 
 interface Client {
@@ -90,6 +97,24 @@ describe('startTcpProxy', () => {
     expect(await roundTrip(port, 'back again')).toBe('back again');
     await proxy.start(); // starting a running proxy is harmless
     expect(await roundTrip(port, 'still here')).toBe('still here');
+  });
+
+  it('on dropReplies() still delivers requests but throws the replies away, until stop()', async () => {
+    const client = await openClient(proxy.port);
+    client.socket.write('before;');
+    await waitFor(() => client.received() === 'before;', { description: 'the first echo' });
+
+    proxy.dropReplies();
+    client.socket.write('lost;');
+    await waitFor(() => echo.received() === 'before;lost;', { description: 'the server to get the request' });
+    // The echo left the server at once; give it time to arrive, had it been forwarded.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(client.received()).toBe('before;');
+
+    await proxy.stop();
+    await waitFor(() => client.closed(), { description: 'the client connection to close' });
+    await proxy.start();
+    expect(await roundTrip(proxy.port, 'replies again')).toBe('replies again');
   });
 
   it('closes the client when the target is down, instead of leaving it hanging', async () => {
