@@ -5,6 +5,8 @@ export { QueueBus, InvalidJobError } from './queue-bus';
 export { startJobWorker, UnrecoverableError, RetryLaterError, retryDelay } from './job-worker';
 export type { JobContext, JobHandler, RunningWorker, WorkerOptions } from './job-worker';
 export { EventPublisher } from './event-publisher';
+export { ACCEPTANCE_VERDICT_TTL_S, AcceptanceVerdicts, acceptanceVerdictKey } from './acceptance-verdict';
+export type { AcceptanceVerdict } from './acceptance-verdict';
 export {
   CORE_METRICS,
   QUEUE_JOB_STATES,
