@@ -1,18 +1,24 @@
 import type { RelayConfig } from '@ser/config';
 import { jobIds, newMessageId } from '@ser/contracts';
+import type { MessageState } from '@ser/contracts';
 import { MessageRepository } from '@ser/data';
 import type { ApplicationDocument, MessageDocument } from '@ser/data';
+import type { Logger } from '@ser/logger';
 import { senderKeys, subjectHash } from '@ser/mail';
 import type { MessageStore } from '@ser/mongo';
+import { AcceptanceVerdicts } from '@ser/queue';
 import type { QueueBus } from '@ser/queue';
-import { CONFIG, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
+import { CONFIG, LOGGER, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
+import { INGRESS_REDIS } from '../ingress.tokens';
 import { SmtpDataGuard } from '../message/data-guard';
 import type { DataViolation } from '../message/data-guard';
 import { HeaderRewriter } from '../message/header-rewriter';
 import { receivedHeader } from '../message/received-header';
+import { AcceptanceCommit, CommitNotConfirmedError } from './acceptance-commit';
 import type { AuthenticatedApp } from './authenticate.use-case';
 import { AuthenticateUseCase } from './authenticate.use-case';
 import { detectBulk } from './bulk-policy';
@@ -39,10 +45,13 @@ const RETENTION_MS = 30 * 24 * 3600 * 1000;
  * the body, the message record and the scan job are all durable (invariant 1). The record is
  * written as `receiving` and becomes `accepted` only after the scan job is in Redis: a record left
  * `receiving` (a crash, or a failed clean-up) was never promised to the client, and the sweeper
- * removes it; the scanner waits for `accepted`.
+ * removes it; the scanner waits for `accepted`. That last move is retried and, if it cannot be
+ * confirmed, arbitrated with the scanner (AcceptanceCommit), so that a `451` always means "not taken".
  */
 @Injectable()
 export class AcceptMessageUseCase {
+  private readonly commit: AcceptanceCommit;
+
   constructor(
     @Inject(CONFIG) private readonly settings: RelayConfig,
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
@@ -51,14 +60,25 @@ export class AcceptMessageUseCase {
     private readonly authenticate: AuthenticateUseCase,
     private readonly config: TenantConfigRepository,
     private readonly messages: MessageRepository,
-  ) {}
+    @Inject(INGRESS_REDIS) redis: Redis,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.commit = new AcceptanceCommit(
+      messages,
+      new AcceptanceVerdicts(redis, settings.SER_QUEUE_PREFIX),
+      settings.SER_INGRESS_COMMIT_TIMEOUT_MS,
+    );
+  }
 
   /** `messageId` is the caller's when it logs about the message whatever the outcome. */
   async execute(body: Readable, submission: Submission, messageId = newMessageId()): Promise<string> {
     try {
       return await this.accept(messageId, body, submission);
     } catch (error) {
-      await this.discard(messageId);
+      // Once the refusal is claimed the scanner never takes the message, whatever state a late
+      // write left its record in; otherwise only a record still `receiving` was never promised.
+      const refused = error instanceof CommitNotConfirmedError && error.refusalClaimed;
+      await this.discard(messageId, refused ? ['receiving', 'accepted'] : ['receiving']);
       const reply = error instanceof SmtpReplyError ? error : replies.notStored(error);
       this.events.emit({
         id: `${messageId}.refused`,
@@ -101,9 +121,10 @@ export class AcceptMessageUseCase {
       expiresAt: new Date(now.getTime() + RETENTION_MS),
     });
     await this.bus.enqueue('scan', { v: 1, messageId }, jobIds.scan(messageId));
-    if (!(await this.messages.transition(messageId, ['receiving'], 'accepted'))) {
-      throw replies.notStored(new Error('the message record left the receiving state'));
-    }
+    await this.commit.commit(
+      messageId,
+      this.logger.child({ messageId, tenantId: submission.app.tenantId, appId: submission.app.appId }),
+    );
     this.recordAcceptance(messageId, submission, summary, size, bulk);
     return messageId;
   }
@@ -178,13 +199,22 @@ export class AcceptMessageUseCase {
     });
   }
 
-  /** Removes whatever was written for a message that was not accepted (never an accepted one). */
-  private async discard(messageId: string): Promise<void> {
-    const record = await this.messages.messages
-      .deleteOne({ _id: messageId, state: 'receiving' })
-      .catch(() => null);
-    if (record === null) {
-      return; // the database is unreachable: the sweeper removes what is left
+  /**
+   * Removes whatever was written for a message that was not accepted: the record if it is in one of
+   * `states`, and the body and ledger only if the record is gone (deleted here, or never written).
+   * A record that has moved on (a commit applied late, and the scanner not stopped) keeps them.
+   */
+  private async discard(messageId: string, states: readonly MessageState[]): Promise<void> {
+    try {
+      const { deletedCount } = await this.messages.messages.deleteOne({
+        _id: messageId,
+        state: { $in: [...states] },
+      });
+      if (deletedCount === 0 && (await this.messages.messages.findOne({ _id: messageId })) !== null) {
+        return;
+      }
+    } catch {
+      return; // the database is unreachable: the sweeper (or the scanner, once refused) removes what is left
     }
     await Promise.allSettled([
       this.store.delete(messageId),
