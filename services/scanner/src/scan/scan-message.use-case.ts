@@ -3,6 +3,7 @@ import { jobIds } from '@ser/contracts';
 import { MessageRepository, TenantConfigRepository } from '@ser/data';
 import type { MessageDocument, SpamEngineResult } from '@ser/data';
 import type { MessageStore } from '@ser/mongo';
+import { AcceptanceVerdicts } from '@ser/queue';
 import type { EventPublisher, JobContext, QueueBus } from '@ser/queue';
 import { CONFIG, EVENTS, MESSAGE_STORE, QUEUE_BUS } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
@@ -60,6 +61,7 @@ export class ScanMessageUseCase {
     @Inject(MESSAGE_STORE) private readonly store: MessageStore,
     @Inject(QUEUE_BUS) private readonly bus: QueueBus,
     @Inject(EVENTS) private readonly events: EventPublisher,
+    private readonly verdicts: AcceptanceVerdicts,
   ) {}
 
   async execute(messageId: string, context: JobContext): Promise<void> {
@@ -70,11 +72,21 @@ export class ScanMessageUseCase {
     }
     context.logger = context.logger.child({ tenantId: message.tenantId, appId: message.appId });
     if (message.state === 'receiving') {
+      if ((await this.verdicts.read(messageId)) === 'refused') {
+        await this.dropRefused(messageId, context);
+        return;
+      }
       // Ingress queues the scan job a moment before it marks the record accepted; a record that
       // stays `receiving` was never accepted, and the ingress sweeper removes it.
       throw new MessageNotAcceptedYetError(messageId);
     }
     if (message.state === 'accepted') {
+      // Ingress may still be waiting to confirm its commit; whichever of us claims first decides
+      // (docs/scanning.md). `taken` already there (a retried or re-run scan) is ours: go on.
+      if ((await this.verdicts.claim(messageId, 'taken')) === 'refused') {
+        await this.dropRefused(messageId, context);
+        return;
+      }
       await this.scan(message, context);
     }
     const current = await this.messages.findById(messageId);
@@ -95,6 +107,26 @@ export class ScanMessageUseCase {
       message = await this.messages.findById(messageId);
     }
     return message;
+  }
+
+  /**
+   * Ingress could not confirm this message's commit in time and answered `451`, so the client sends
+   * it again: this copy must go nowhere and leave nothing behind (no events: nothing happened to it).
+   * The body and ledger go only if the record is gone, as in ingress's own clean-up.
+   */
+  private async dropRefused(messageId: string, context: JobContext): Promise<void> {
+    const { deletedCount } = await this.messages.messages.deleteOne({
+      _id: messageId,
+      state: { $in: ['receiving', 'accepted'] },
+    });
+    if (deletedCount === 1 || (await this.messages.findById(messageId)) === null) {
+      await this.messages.deleteRecipients(messageId);
+      await this.store.delete(messageId);
+    }
+    context.logger.warn(
+      { code: 'SCANNER_MESSAGE_REFUSED_AT_INGRESS' },
+      'ingress refused this message; job dropped and what was written removed',
+    );
   }
 
   private async scan(message: MessageDocument, context: JobContext): Promise<void> {
