@@ -145,6 +145,8 @@ const schema = {
   SER_EGRESS_RECONCILE_INTERVAL_MS: positiveInt.default(300_000),
   SER_EGRESS_RECONCILE_GRACE_MS: positiveInt.default(600_000),
   SER_EGRESS_RECORD_TIMEOUT_MS: positiveInt.default(60_000),
+  SER_PIPELINE_RECONCILE_INTERVAL_MS: positiveInt.default(300_000),
+  SER_PIPELINE_RECONCILE_GRACE_MS: positiveInt.default(600_000),
   SER_REPORTING_CONCURRENCY: positiveInt.default(16),
   SER_REPORTING_SETTLE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   // At least 2: the settle pass recomputes the days of the events of the last hours, which reach

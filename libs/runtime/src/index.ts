@@ -9,6 +9,8 @@ export { JobProcessor } from './job-processor';
 export { secretBoxProvider } from './secret-box.provider';
 export { ReplicaTurn } from './replica-turn';
 export type { ReplicaTurnOptions } from './replica-turn';
+export { StageJobReconciler } from './stage-job-reconciler';
+export type { PipelineStage, StageReconcileResult } from './stage-job-reconciler';
 export { startOpsServer } from './ops-server';
 export type { OpsServer, OpsServerOptions } from './ops-server';
 export { ProcessReadiness, readinessReport, DEPENDENCY_TIMEOUT_MS } from './process-readiness';

@@ -5,6 +5,7 @@ import type { CoreOptions } from '@ser/runtime';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { ScanJobReconciler } from './jobs/scan-job-reconciler';
 import { ScanMessageProcessor } from './jobs/scan-message.processor';
 import { AttachmentInspector } from './scan/attachment-inspector';
 import { ClamdClient } from './scan/clamd-client';
@@ -57,6 +58,7 @@ export class ScannerModule {
         SpamdEngine,
         ScanMessageUseCase,
         ScanMessageProcessor,
+        ScanJobReconciler,
       ],
     };
   }

@@ -3,6 +3,7 @@ import type { CoreOptions } from '@ser/runtime';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { SigningKeys } from './dkim/signing-keys';
+import { SignJobReconciler } from './jobs/sign-job-reconciler';
 import { SignMessageProcessor } from './jobs/sign-message.processor';
 import { SignMessageUseCase } from './sign/sign-message.use-case';
 
@@ -12,7 +13,13 @@ export class SignerModule {
     return {
       module: SignerModule,
       imports: [CoreModule.forRoot(core)],
-      providers: [secretBoxProvider('signer'), SigningKeys, SignMessageUseCase, SignMessageProcessor],
+      providers: [
+        secretBoxProvider('signer'),
+        SigningKeys,
+        SignMessageUseCase,
+        SignMessageProcessor,
+        SignJobReconciler,
+      ],
     };
   }
 }

@@ -13,6 +13,7 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import { generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { signerService } from '../src/index';
+import { SignJobReconciler } from '../src/jobs/sign-job-reconciler';
 
 /** The signer service alone on the real FerretDB and Redis; verified by mailauth and dkimpy. */
 describe('signer', () => {
@@ -22,6 +23,8 @@ describe('signer', () => {
   let messages: MessageRepository;
   let tenants: TenantConfigRepository;
   let box: SecretBox;
+  /** Enqueues sign jobs with two quick attempts, so a test reaches the last attempt in a second. */
+  let quickBus: QueueBus;
   const records: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -33,6 +36,9 @@ describe('signer', () => {
     );
     mongo = await connectTestDatabase('signer-int-spec', config.mongoDb);
     bus = new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX);
+    quickBus = new QueueBus(config.REDIS_URL, config.SER_QUEUE_PREFIX, {
+      sign: { attempts: 2, backoff: { type: 'fixed', delay: 200 } },
+    });
     messages = new MessageRepository(mongo.db);
     tenants = new TenantConfigRepository(mongo.db);
     box = new SecretBox(config.SER_MASTER_KEY ?? '');
@@ -41,6 +47,7 @@ describe('signer', () => {
   afterAll(async () => {
     await running?.stop();
     await bus?.close();
+    await quickBus?.close();
     await mongo?.db.dropDatabase();
     await mongo?.close();
   });
@@ -92,7 +99,8 @@ describe('signer', () => {
     return { id, selector };
   }
 
-  async function sign(tenantId: string, from: string): Promise<MessageDocument> {
+  /** A `scanned` message of `from` with its body stored; no job yet. */
+  async function scannedMessage(tenantId: string, from: string, updatedAt = new Date()): Promise<string> {
     const id = newMessageId();
     const body = testMail({ from, subject: 'Your receipt', text: 'Thank you.' });
     await new GridFsMessageStore(mongo.db).put(id, Readable.from([Buffer.from(body)]), {});
@@ -109,10 +117,20 @@ describe('signer', () => {
       state: 'scanned',
       client: { ip: '127.0.0.1', tls: true },
       createdAt: now,
-      updatedAt: now,
+      updatedAt,
       expiresAt: now,
     });
-    await bus.enqueue('sign', { v: 1, messageId: id }, jobIds.sign(id));
+    return id;
+  }
+
+  /** Signs `from`'s message through a sign job and returns the record once it left `scanned`. */
+  async function sign(tenantId: string, from: string, through = bus): Promise<MessageDocument> {
+    const id = await scannedMessage(tenantId, from);
+    await through.enqueue('sign', { v: 1, messageId: id }, jobIds.sign(id));
+    return leftScanned(id);
+  }
+
+  function leftScanned(id: string): Promise<MessageDocument> {
     return waitFor(async () => {
       const m = await messages.findById(id);
       return m !== null && m.state !== 'scanned' ? m : undefined;
@@ -211,5 +229,68 @@ describe('signer', () => {
       reason: 'dkim_key_missing',
       domain: 'unsigned.test',
     });
+  });
+
+  it('holds a message it cannot sign after the last attempt (sign_failed), with an event, and sends nothing', async () => {
+    const tenantId = await tenant('broken.test');
+    const key = await activeKey(tenantId, 'broken.test', 'rsa');
+    // A key sealed for another key id: the master key cannot open it (as after a bad key import).
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await tenants.dkimKeys.updateOne(
+      { _id: key.id },
+      {
+        $set: {
+          privateKey: box.seal(
+            privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+            dkimKeyAad('dk_other'),
+          ),
+        },
+      },
+    );
+    const held = await sign(tenantId, 'alerts@broken.test', quickBus);
+    expect(held).toMatchObject({ state: 'held', reason: 'sign_failed' });
+    expect(held.dkim).toBeUndefined();
+    // The first attempt failed and was retried; the last one held the message and completed.
+    await waitFor(async () => (await bus.queue('sign').getJobState(jobIds.sign(held._id))) === 'completed');
+    expect((await bus.queue('sign').getJob(jobIds.sign(held._id)))?.attemptsMade).toBe(2);
+    expect(await bus.queue('deliver').getJob(jobIds.deliver(held._id, 'dest.test'))).toBeUndefined();
+    const event = await waitFor(async () =>
+      (await bus.queue('events').getJobs(['waiting', 'delayed', 'completed']))
+        .map((j) => j.data as { id: string; data: Record<string, unknown> })
+        .find((e) => e.id === `${held._id}.held`),
+    );
+    expect(event.data['reason']).toBe('sign_failed');
+    expect(typeof event.data['error']).toBe('string');
+  });
+
+  it('re-creates the sign job of a message left waiting in scanned without one, and only of those', async () => {
+    const tenantId = await tenant('lostjob.test');
+    await activeKey(tenantId, 'lostjob.test', 'ed25519');
+    const longAgo = new Date(Date.now() - 3_600_000);
+    // Redis lost its job; another finished its job (kept by retention) yet is still `scanned`.
+    const lost = await scannedMessage(tenantId, 'a@lostjob.test', longAgo);
+    const finished = await scannedMessage(tenantId, 'b@lostjob.test', longAgo);
+    await bus.enqueue('sign', { v: 1, messageId: finished }, jobIds.sign(finished));
+    await leftScanned(finished);
+    await messages.messages.updateOne(
+      { _id: finished },
+      { $set: { state: 'scanned', updatedAt: longAgo }, $unset: { dkim: '' } },
+    );
+    const recent = await scannedMessage(tenantId, 'c@lostjob.test');
+    const reconciler = running.contexts.get('signer')?.get(SignJobReconciler);
+    if (reconciler === undefined) {
+      throw new Error('the signer has no SignJobReconciler');
+    }
+
+    const result = await reconciler.reconcile();
+
+    expect(result.requeued).toBe(2);
+    for (const id of [lost, finished]) {
+      expect(await leftScanned(id)).toMatchObject({ state: 'signed' });
+    }
+    expect((await messages.findById(recent))?.state).toBe('scanned');
+    expect(await bus.queue('sign').getJob(jobIds.sign(recent))).toBeUndefined();
+    // The re-created jobs ran; a second pass finds nothing left to do.
+    expect(await reconciler.reconcile()).toMatchObject({ requeued: 0 });
   });
 });

@@ -33,11 +33,39 @@ export class SignMessageUseCase {
     }
     context.logger = context.logger.child({ tenantId: message.tenantId, appId: message.appId });
     if (message.state === 'scanned') {
-      await this.sign(message, context);
+      await this.signOrHold(message, context);
     }
     const current = await this.messages.findById(messageId);
     if (current?.state === 'signed') {
       await this.enqueueDeliveries(current);
+    }
+  }
+
+  /**
+   * A failure (the key cannot be opened, the body cannot be read) is retried with the job's
+   * backoff; after the last attempt the message is held with reason `sign_failed`, visible to
+   * operators, who retry it once the cause is fixed (an operator's retry re-runs signing only).
+   */
+  private async signOrHold(message: MessageDocument, context: JobContext): Promise<void> {
+    try {
+      await this.sign(message, context);
+    } catch (error) {
+      if (context.attempt < context.maxAttempts) {
+        throw error;
+      }
+      const detail = error instanceof Error ? error.message : String(error);
+      if (await this.messages.transition(message._id, ['scanned'], 'held', { reason: 'sign_failed' })) {
+        await this.events.publishMessageStage(
+          message,
+          'message.held',
+          { reason: 'sign_failed', error: detail },
+          message.round ?? 0,
+        );
+      }
+      context.logger.error(
+        { code: 'SIGNER_SIGN_FAILED', err: error },
+        'signing failed on the last attempt; held',
+      );
     }
   }
 
