@@ -6,6 +6,7 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { INGRESS_REDIS } from './ingress.tokens';
+import { admissionControlProvider } from './limits/admission-control';
 import { AuthLockout } from './limits/auth-lockout';
 import { ConnectionTracker } from './limits/connection-tracker';
 import { RateLimiter } from './limits/rate-limiter';
@@ -62,6 +63,7 @@ export class IngressModule {
           useFactory: (redis: Redis, config: RelayConfig) => new RateLimiter(redis, config.SER_QUEUE_PREFIX),
           inject: [INGRESS_REDIS, CONFIG],
         },
+        admissionControlProvider,
         { provide: ConnectionTracker, useValue: new ConnectionTracker() },
         { provide: SessionRegistry, useValue: new SessionRegistry() },
         IngressRedisShutdown,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { counterMetric } from '@ser/queue';
+import type { AdmissionRefusal } from '../limits/admission-control';
 
 /** The ingress's two listeners (docs/smtp.md): STARTTLS on 587, implicit TLS on 465. */
 export type ListenerName = 'submission' | 'submissions';
@@ -27,6 +28,12 @@ export class IngressMetrics {
     ['reason'],
   );
 
+  private readonly admissionRefusals = counterMetric(
+    'ser_smtp_admission_refusals_total',
+    'Transactions refused with 451 4.3.2 by admission control (overload), by reason',
+    ['reason'],
+  );
+
   sessionOpened(listener: ListenerName): void {
     this.sessions.inc({ listener });
   }
@@ -48,5 +55,9 @@ export class IngressMetrics {
 
   authFailed(reason: string): void {
     this.authFailures.inc({ reason });
+  }
+
+  admissionRefused(reason: AdmissionRefusal): void {
+    this.admissionRefusals.inc({ reason });
   }
 }

@@ -1,3 +1,5 @@
+import type { AdmissionRefusal } from '../limits/admission-control';
+
 /** An SMTP refusal with its reply code and enhanced status code (RFC 3463), as smtp-server sends it. */
 export class SmtpReplyError extends Error {
   readonly responseCode: number;
@@ -105,6 +107,17 @@ export const replies = {
       '5.7.1',
       `This looks like bulk mail (${why}); this relay accepts transactional mail only`,
       'bulk',
+    ),
+  // RFC 3463 4.3.2 "System not accepting network messages": the client keeps the message and
+  // retries later, and the relay's own backlog stays bounded (admission control, issue 9).
+  overloaded: (reason: AdmissionRefusal) =>
+    new SmtpReplyError(
+      451,
+      '4.3.2',
+      reason === 'scan_backlog'
+        ? 'System busy: too many messages are waiting to be scanned, try again later'
+        : 'System busy: too many messages are being received, try again later',
+      reason,
     ),
   notStored: (cause: unknown) =>
     new SmtpReplyError(

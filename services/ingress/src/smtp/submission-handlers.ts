@@ -12,6 +12,8 @@ import type {
   SMTPServerDataStream,
   SMTPServerSession,
 } from 'smtp-server';
+import { AdmissionControl } from '../limits/admission-control';
+import type { AdmissionRefusal } from '../limits/admission-control';
 import { ConnectionTracker } from '../limits/connection-tracker';
 import { RateLimiter } from '../limits/rate-limiter';
 import type { RateDecision, RateLimits } from '../limits/rate-limiter';
@@ -40,6 +42,7 @@ export class SubmissionHandlers {
     private readonly rates: RateLimiter,
     private readonly events: IngressEvents,
     private readonly metrics: IngressMetrics,
+    private readonly admission: AdmissionControl,
   ) {}
 
   onConnect(session: SMTPServerSession, done: Done): void {
@@ -108,14 +111,24 @@ export class SubmissionHandlers {
     session: SMTPServerSession,
     done: (error?: Error | null, message?: string) => void,
   ): void {
+    // The hard bound: clients that passed MAIL FROM together may find every slot taken here.
+    const permit = this.admission.startData();
+    if (permit === undefined) {
+      done(this.overloaded(session, 'concurrent_data'));
+      return;
+    }
     const state = this.registry.get(session.id);
     if (state !== undefined) {
       state.inData = true;
     }
-    void this.receive(stream, session, state).then(
-      (messageId) => done(null, `2.0.0 Ok: queued as ${messageId}`),
-      (error: unknown) => done(error as Error),
-    );
+    // Released however the message ends (stored, refused, client gone): a leaked slot would refuse
+    // every message once they are all leaked.
+    void this.receive(stream, session, state)
+      .finally(() => permit.release())
+      .then(
+        (messageId) => done(null, `2.0.0 Ok: queued as ${messageId}`),
+        (error: unknown) => done(error as Error),
+      );
   }
 
   private async authenticateSession(
@@ -158,6 +171,12 @@ export class SubmissionHandlers {
   }
 
   private async checkMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    // First: an overloaded relay spends nothing more on the transaction (no lookup, no rate token).
+    const refusal = this.admission.checkTransaction();
+    if (refusal !== undefined) {
+      this.metrics.admissionRefused(refusal);
+      throw replies.overloaded(refusal);
+    }
     const application = await this.currentApplication(session);
     if (address.address === '') {
       throw replies.nullSender();
@@ -268,6 +287,20 @@ export class SubmissionHandlers {
         reason: reply.reason,
         reply: `${reply.responseCode} ${reply.message}`,
       },
+    });
+    return reply;
+  }
+
+  /** A message refused at DATA for want of a slot: smtp-server reads it to the end, then replies. */
+  private overloaded(session: SMTPServerSession, reason: AdmissionRefusal): SmtpReplyError {
+    this.metrics.admissionRefused(reason);
+    const reply = replies.overloaded(reason);
+    const app = session.user as AuthenticatedApp | undefined;
+    this.events.emit({
+      id: `${newMessageId()}.refused`,
+      type: 'message.refused',
+      ...(app === undefined ? {} : { tenantId: app.tenantId, appId: app.appId }),
+      data: { reason, reply: `${reply.responseCode} ${reply.message}`, clientIp: session.remoteAddress },
     });
     return reply;
   }
