@@ -18,12 +18,14 @@ export interface JobPayloads {
 }
 
 /**
- * Completed jobs for an hour, failed ones for a week; a job keeps only its last 5 stack traces (a
- * delivery deferred for days fails once per retry, and each trace would otherwise stay in Redis).
+ * Completed jobs for an hour, failed ones for a week, at most 50,000 of them per queue (a mass
+ * failure must not fill Redis, whose `noeviction` would then refuse new jobs: the database keeps
+ * the state, and the reconcilers re-create what is missing). A job keeps only its last 5 stack
+ * traces (a delivery deferred for days fails once per retry, each trace would stay in Redis).
  */
 const retention = {
   removeOnComplete: { age: 3600, count: 10000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
   stackTraceLimit: 5,
 };
 

@@ -226,6 +226,27 @@ describe('QueueBus and job workers', () => {
     expect(failed.failedReason).toBe('always down');
     expect(calls).toBe(2);
   });
+
+  it('keeps the last 5 stack traces of a job that failed more often, and bounds the failed jobs kept', async () => {
+    const { bus, prefix } = newBus();
+    const messageId = newMessageId();
+    let calls = 0;
+    worker('scan', prefix, () => {
+      calls += 1;
+      return Promise.reject(new Error(`down, try ${String(calls)}`));
+    });
+
+    await bus.enqueue('scan', { v: 1, messageId }, jobIds.scan(messageId), {
+      attempts: 7,
+      backoff: { type: 'fixed', delay: 10 },
+    });
+
+    const failed = await settled(bus.queue('scan'), jobIds.scan(messageId), 'failed');
+    expect(failed.attemptsMade).toBe(7);
+    expect(failed.stacktrace).toHaveLength(5);
+    expect(failed.stacktrace.at(-1)).toContain('down, try 7');
+    expect(failed.opts.removeOnFail).toEqual({ age: 7 * 24 * 3600, count: 50_000 });
+  });
   it('runs a job again after the delay its handler chose (custom back-off), counting attempts', async () => {
     const { bus, prefix } = newBus();
     const messageId = newMessageId();
