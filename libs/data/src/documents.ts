@@ -263,6 +263,8 @@ export interface RecipientDocument {
    * (every effect is idempotent), so a crash between the two loses none of them.
    */
   outbox?: RecipientOutbox;
+  /** When `outbox` was written; set and unset with it (indexed: outboxes a job left behind). */
+  outboxAt?: Date;
   updatedAt: Date;
 }
 

@@ -15,6 +15,12 @@ export interface RecipientResult {
   attempted?: boolean;
   /** The effects to carry out after recording (see RecipientDocument.outbox). */
   outbox?: RecipientOutbox;
+  /**
+   * A condition: record only while the recipient is still in flight for this attempt (see
+   * RecipientDocument.inFlightAttempt). A result written again because the reply to the first
+   * write was lost then changes nothing instead of counting the attempt twice.
+   */
+  inFlightAttempt?: number;
 }
 
 /** The system of record for messages and the per-recipient delivery ledger. */
@@ -184,17 +190,29 @@ export class MessageRepository {
     return this.recipients.find(filter).sort({ address: 1 }).toArray();
   }
 
-  /** Records one attempt's result; never overwrites a recipient that already has a final state. */
+  findRecipient(messageId: string, address: string): Promise<RecipientDocument | null> {
+    return this.recipients.findOne({ _id: recipientId(messageId, address) });
+  }
+
+  /**
+   * Records one attempt's result; never overwrites a recipient that already has a final state.
+   * True when this call recorded it.
+   */
   async recordRecipient(messageId: string, address: string, result: RecipientResult): Promise<boolean> {
+    const now = new Date();
     const update = await this.recipients.updateOne(
-      { _id: recipientId(messageId, address), state: { $in: ['pending', 'deferred'] } },
+      {
+        _id: recipientId(messageId, address),
+        state: { $in: ['pending', 'deferred'] },
+        ...(result.inFlightAttempt === undefined ? {} : { inFlightAttempt: result.inFlightAttempt }),
+      },
       {
         $set: {
           state: result.state,
           lastReply: result.reply,
-          updatedAt: new Date(),
+          updatedAt: now,
           ...(result.nextAttemptAt === undefined ? {} : { nextAttemptAt: result.nextAttemptAt }),
-          ...(result.outbox === undefined ? {} : { outbox: result.outbox }),
+          ...(result.outbox === undefined ? {} : { outbox: result.outbox, outboxAt: now }),
         },
         $unset: { inFlightAttempt: '', ...(result.nextAttemptAt === undefined ? { nextAttemptAt: '' } : {}) },
         $inc: {
@@ -204,6 +222,17 @@ export class MessageRepository {
       },
     );
     return update.modifiedCount === 1;
+  }
+
+  /**
+   * Recipients whose outbox was written before `cutoff` and is still there (left behind by a job),
+   * oldest first.
+   */
+  outboxesLeftBefore(cutoff: Date, batchSize: number): AsyncIterable<RecipientDocument> {
+    return this.recipients
+      .find({ outboxAt: { $lt: cutoff } })
+      .sort({ outboxAt: 1 })
+      .batchSize(batchSize);
   }
 
   /** Marks open recipients as being in delivery attempt `attempt` (see `inFlightAttempt`). */
@@ -217,12 +246,17 @@ export class MessageRepository {
     );
   }
 
-  /** The recipients' recorded effects are done. */
-  async clearOutbox(messageId: string, addresses: readonly string[]): Promise<void> {
-    await this.recipients.updateMany(
-      { _id: { $in: addresses.map((a) => recipientId(messageId, a)) } },
-      { $unset: { outbox: '' } },
-    );
+  /**
+   * The recipients' recorded effects are done: clears each outbox that is still the one carried
+   * out (its event id), never one a later result wrote meanwhile.
+   */
+  async clearOutbox(messageId: string, done: readonly { address: string; eventId: string }[]): Promise<void> {
+    for (const { address, eventId } of done) {
+      await this.recipients.updateOne(
+        { _id: recipientId(messageId, address), 'outbox.event.id': eventId },
+        { $unset: { outbox: '', outboxAt: '' } },
+      );
+    }
   }
 
   /** Clears the marks of an attempt that did not happen after all (its MX was at its cap). */
@@ -346,6 +380,9 @@ export const messageIndexes = [
   { collection: COLLECTIONS.messages, key: { expiresAt: 1 } },
   { collection: COLLECTIONS.messages, key: { tenantId: 1, state: 1, _id: -1 } },
   { collection: COLLECTIONS.recipients, key: { messageId: 1, domain: 1 } },
+  // Outboxes a job left behind (the delivery reconciler). `outboxAt` exists only with an outbox, so
+  // on MongoDB the sparse index holds only those; FerretDB 1.24 has no partial indexes.
+  { collection: COLLECTIONS.recipients, key: { outboxAt: 1 }, options: { sparse: true } },
   // Message search (GET /v1/messages); no index on `subject`, whose length is unbounded: a subject
   // is searched by its hash. `senders` (multikey) replaces the former headerFrom and
   // envelope.mailFrom indexes, which existing deployments may drop.

@@ -8,6 +8,7 @@ import { DsnSender } from './bounces/dsn-sender';
 import { DeliverMessageUseCase } from './delivery/deliver-message.use-case';
 import { DeliveryReconciler } from './delivery/delivery-reconciler';
 import { DeliveryTransport } from './delivery/delivery-transport';
+import { OutboxFlusher } from './delivery/outbox-flusher';
 import { DnsClient } from './dns/dns-client';
 import { MxResolver } from './dns/mx-resolver';
 import { DeliverMessageProcessor } from './jobs/deliver-message.processor';
@@ -36,6 +37,7 @@ export class EgressModule {
         SmtpConnectionPool,
         DeliveryTransport,
         DsnSender,
+        OutboxFlusher,
         DeliverMessageUseCase,
         DeliverMessageProcessor,
         DeliveryReconciler,

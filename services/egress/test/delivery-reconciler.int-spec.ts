@@ -100,6 +100,57 @@ describe('delivery reconciler', () => {
     expect((await egress.messages.findById(id))?.state).toBe('bounced');
   });
 
+  it('carries out an outbox a job left behind, whatever the message state, once, and leaves recent ones alone', async () => {
+    // As a result write that landed after its job had given up on it leaves the recipient: final,
+    // with its outbox, on a message that is already finished.
+    const at = new Date().toISOString();
+    const outboxOf = (id: string, address: string) => ({
+      event: {
+        id: `${id}.delivery.succeeded.${address}.1`,
+        type: 'delivery.succeeded',
+        at,
+        data: { reply: '250 ok', attempt: 1 },
+      },
+    });
+    const left = await egress.signedMessage(['left@dest.test'], { subject: 'left outbox' });
+    const recent = await egress.signedMessage(['recent@dest.test'], { subject: 'recent outbox' });
+    for (const [id, address] of [
+      [left, 'left@dest.test'],
+      [recent, 'recent@dest.test'],
+    ] as const) {
+      await egress.messages.recordRecipient(id, address, {
+        state: 'delivered',
+        reply: '250 ok',
+        outbox: outboxOf(id, address),
+      });
+      await egress.messages.messages.updateOne({ _id: id }, { $set: { state: 'delivered' } });
+    }
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await egress.messages.recipients.updateOne(
+      { _id: `${left}/left@dest.test` },
+      { $set: { updatedAt: hourAgo, outboxAt: hourAgo } },
+    );
+
+    const first = await reconciler.reconcile();
+    const second = await reconciler.reconcile();
+
+    expect(first.flushed).toBe(1);
+    expect(second.flushed).toBe(0);
+    expect((await egress.events(left, 'delivery.succeeded')).map((e) => e.id)).toEqual([
+      `${left}.delivery.succeeded.left@dest.test.1`,
+    ]);
+    const done = await egress.messages.findRecipient(left, 'left@dest.test');
+    expect(done?.outbox).toBeUndefined();
+    expect(done?.outboxAt).toBeUndefined();
+    expect((await egress.messages.findById(left))?.state).toBe('delivered');
+    expect(await egress.events(recent, 'delivery.succeeded')).toEqual([]);
+    // The query behind it has an index (sparse: only recipients with an outbox have the field).
+    expect((await egress.messages.recipients.indexes()).map((i) => i.key)).toContainEqual({ outboxAt: 1 });
+    expect((await egress.messages.findRecipient(recent, 'recent@dest.test'))?.outbox).toEqual(
+      outboxOf(recent, 'recent@dest.test'),
+    );
+  });
+
   it('runs on one replica per interval (a Redis turn lock)', async () => {
     const first = await reconciler.reconcileIfOurTurn();
     const second = await reconciler.reconcileIfOurTurn();

@@ -1,5 +1,4 @@
 import type { RelayConfig } from '@ser/config';
-import type { EventType } from '@ser/contracts';
 import { MessageRepository, SuppressionRepository, TenantConfigRepository } from '@ser/data';
 import type {
   MessageDocument,
@@ -8,17 +7,17 @@ import type {
   RecipientResult,
   TenantDocument,
 } from '@ser/data';
-import type { EventPublisher, JobContext } from '@ser/queue';
+import type { JobContext } from '@ser/queue';
 import { RetryLaterError } from '@ser/queue';
-import { CONFIG, EVENTS } from '@ser/runtime';
+import { CONFIG } from '@ser/runtime';
 import { Inject, Injectable } from '@nestjs/common';
-import { DsnSender } from '../bounces/dsn-sender';
-import type { DsnRecipient } from '../bounces/dsn-sender';
 import { DestinationLimits } from '../limits/destination-limits';
 import { DeliveryTransport } from './delivery-transport';
 import type { TransportOutcome } from './delivery-transport';
 import { finalMessageState } from './final-state';
-import { isHardBounce, resultOf } from './outcomes';
+import { OutboxFlusher } from './outbox-flusher';
+import { attemptOutbox, resultOf } from './outcomes';
+import { retryUntil } from './record-retry';
 import { nextAttempt } from './retry-schedule';
 import type { RetryPolicy } from './retry-schedule';
 
@@ -44,8 +43,7 @@ export class DeliverMessageUseCase {
     private readonly suppressions: SuppressionRepository,
     private readonly limits: DestinationLimits,
     private readonly transport: DeliveryTransport,
-    private readonly dsn: DsnSender,
-    @Inject(EVENTS) private readonly events: EventPublisher,
+    private readonly flusher: OutboxFlusher,
   ) {
     this.retry = {
       schedule: config.SER_EGRESS_RETRY_SCHEDULE,
@@ -73,7 +71,7 @@ export class DeliverMessageUseCase {
     const tenant = await this.tenants.findTenant(message.tenantId);
     const recipients = await this.messages.recipientsFor(messageId, domain);
     // Effects a crashed run recorded but did not get to carry out.
-    await this.flush(
+    await this.flusher.flush(
       message,
       tenant,
       recipients.filter((r) => r.outbox !== undefined),
@@ -88,15 +86,22 @@ export class DeliverMessageUseCase {
       await this.expire(message, tenant, open);
       open = [];
     }
+    let deadline: number | undefined;
     if (open.length > 0) {
       const rate = await this.limits.takeMessage(domain);
       if (!rate.allowed) {
         context.logger.info({ code: 'EGRESS_DOMAIN_RATE_LIMITED' }, 'domain rate limit reached; later');
         await context.defer(rate.retryInMs + Math.random() * BUSY_RETRY_MS);
       }
-      await this.deliver(message, tenant, domain, open, context);
+      deadline = await this.deliver(message, tenant, domain, open, context);
     }
-    await this.finish(messageId);
+    await this.finish(
+      message,
+      tenant,
+      domain,
+      deadline ?? Date.now() + this.config.SER_EGRESS_RECORD_TIMEOUT_MS,
+      context,
+    );
   }
 
   private async deliver(
@@ -105,7 +110,7 @@ export class DeliverMessageUseCase {
     domain: string,
     open: RecipientDocument[],
     context: JobContext,
-  ): Promise<void> {
+  ): Promise<number | undefined> {
     const attempt = Math.max(...open.map((r) => r.attempts)) + 1;
     const addresses = open.map((r) => r.address);
     await this.messages.markInFlight(message._id, addresses, attempt);
@@ -126,8 +131,12 @@ export class DeliverMessageUseCase {
         'MX at its connection cap; later',
       );
       await context.defer(BUSY_RETRY_MS + Math.random() * 2 * BUSY_RETRY_MS);
-      return;
+      return undefined;
     }
+    // From here on the outcome is known in memory only: a write that fails would make the job's
+    // retry take the attempt for an interrupted one and send again, so each is retried until this
+    // deadline before the job gives up (invariant 3).
+    const deadline = Date.now() + this.config.SER_EGRESS_RECORD_TIMEOUT_MS;
     // The ledger first: the sooner a 250 is recorded, the smaller the window in which a crash
     // would send the message again.
     const now = new Date();
@@ -137,36 +146,9 @@ export class DeliverMessageUseCase {
     for (const [recipient, reply] of outcome.replies) {
       const result = resultOf(reply, next, outcome.ambiguous);
       results.set(result.state, (results.get(result.state) ?? 0) + 1);
-      const type: EventType =
-        `delivery.${result.state === 'delivered' ? 'succeeded' : result.state}` as EventType;
-      const outbox: RecipientOutbox = {
-        event: {
-          id: `${message._id}.${type}.${recipient}.${attempt}`,
-          type,
-          at: now.toISOString(),
-          data: {
-            reply: result.reply,
-            attempt,
-            ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
-            ...(result.nextAttemptAt === undefined
-              ? {}
-              : { nextAttemptAt: result.nextAttemptAt.toISOString() }),
-            ...(outcome.ambiguous ? { ambiguous: true } : {}),
-          },
-        },
-        ...(result.state === 'bounced' && isHardBounce(reply) ? { suppress: { reply: result.reply } } : {}),
-        ...(result.state === 'bounced' || result.state === 'expired'
-          ? {
-              dsn: {
-                reply: result.reply,
-                ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
-                lastAttemptAt: now,
-                expired: result.state === 'expired',
-              },
-            }
-          : {}),
-      };
-      if (await this.messages.recordRecipient(message._id, recipient, { ...result, outbox })) {
+      const outbox = attemptOutbox(message._id, recipient, reply, result, attempt, now, outcome.ambiguous);
+      const write = { ...result, outbox, inFlightAttempt: attempt };
+      if (await this.recordAttempt(message._id, recipient, write, deadline, context)) {
         recorded.push({ address: recipient, outbox, result });
       }
     }
@@ -176,12 +158,16 @@ export class DeliverMessageUseCase {
       'delivery attempted',
     );
     if (outcome.ambiguous) {
-      await this.messages.countPossibleDuplicate(message._id);
+      // Not idempotent: a try applied whose reply was lost counts the duplicate twice, which errs
+      // on the side the count is for.
+      await this.durably(deadline, context, 'possible duplicate', () =>
+        this.messages.countPossibleDuplicate(message._id),
+      );
       context.logger.warn({ code: 'EGRESS_OUTCOME_AMBIGUOUS' }, 'no reply after the final dot; retrying');
     }
     for (const [index, connection] of outcome.attempts.entries()) {
       const { at, ...data } = connection;
-      await this.publish(
+      await this.flusher.publish(
         message,
         'delivery.attempted',
         `${domain}.${attempt}.${index}`,
@@ -190,7 +176,7 @@ export class DeliverMessageUseCase {
         at,
       );
     }
-    await this.flush(message, tenant, recorded);
+    await this.durably(deadline, context, 'outbox', () => this.flusher.flush(message, tenant, recorded));
     let retryAt: Date | undefined;
     for (const { result } of recorded) {
       if (result.nextAttemptAt !== undefined && (retryAt === undefined || result.nextAttemptAt < retryAt)) {
@@ -199,9 +185,10 @@ export class DeliverMessageUseCase {
     }
     if (retryAt === undefined && recorded.length < outcome.replies.size) {
       // Another job recorded these recipients meanwhile; the ledger decides what is left.
-      retryAt = (await this.messages.recipientsFor(message._id, domain)).find(
-        (r) => r.state === 'deferred',
-      )?.nextAttemptAt;
+      const ledger = await this.durably(deadline, context, 'ledger read', () =>
+        this.messages.recipientsFor(message._id, domain),
+      );
+      retryAt = ledger.find((r) => r.state === 'deferred')?.nextAttemptAt;
     }
     if (retryAt !== undefined) {
       throw new RetryLaterError(
@@ -209,6 +196,47 @@ export class DeliverMessageUseCase {
         Math.max(0, retryAt.getTime() - Date.now()),
       );
     }
+    return deadline;
+  }
+
+  /**
+   * Records one recipient's result of this attempt, only while the recipient is still in flight
+   * for it: so a try that was applied although it failed (its reply lost) is not applied again by
+   * the next. When a later try finds nothing to update, the outbox it finds tells whether an
+   * earlier try was applied (the result is ours to carry out) or another job recorded the recipient.
+   */
+  private recordAttempt(
+    messageId: string,
+    address: string,
+    result: RecipientResult & { outbox: RecipientOutbox; inFlightAttempt: number },
+    deadline: number,
+    context: JobContext,
+  ): Promise<boolean> {
+    return this.durably(deadline, context, 'recipient result', async (tryNumber) => {
+      if (await this.messages.recordRecipient(messageId, address, result)) {
+        return true;
+      }
+      if (tryNumber === 1) {
+        return false;
+      }
+      const current = await this.messages.findRecipient(messageId, address);
+      return current?.outbox?.event.id === result.outbox.event.id;
+    });
+  }
+
+  /** A write after the transaction, tried again (EGRESS_RECORD_RETRY) until `deadline`. */
+  private durably<T>(
+    deadline: number,
+    context: JobContext,
+    write: string,
+    fn: (tryNumber: number) => Promise<T>,
+  ): Promise<T> {
+    return retryUntil(deadline, fn, ({ error, tryNumber, retryInMs }) => {
+      context.logger.warn(
+        { code: 'EGRESS_RECORD_RETRY', write, try: tryNumber, retryInMs: Math.round(retryInMs), err: error },
+        'write after the transaction failed; trying again',
+      );
+    });
   }
 
   /**
@@ -238,11 +266,17 @@ export class DeliverMessageUseCase {
       }
       const reply =
         '451 4.4.2 delivery interrupted: the worker stopped during the transaction; outcome unknown';
-      await this.publish(message, 'delivery.deferred', `${recipient.address}.${attempt}`, recipient.address, {
-        reply,
-        attempt,
-        ambiguous: true,
-      });
+      await this.flusher.publish(
+        message,
+        'delivery.deferred',
+        `${recipient.address}.${attempt}`,
+        recipient.address,
+        {
+          reply,
+          attempt,
+          ambiguous: true,
+        },
+      );
     }
     return interrupted.length === 0
       ? open
@@ -275,7 +309,7 @@ export class DeliverMessageUseCase {
         recorded.push({ address: recipient.address, outbox });
       }
     }
-    await this.flush(message, tenant, recorded);
+    await this.flusher.flush(message, tenant, recorded);
   }
 
   /** Recipients on the tenant's suppression list are not sent to; each gets its final state and event. */
@@ -307,92 +341,34 @@ export class DeliverMessageUseCase {
         recorded.push({ address, outbox });
       }
     }
-    await this.flush(message, tenant, recorded);
+    await this.flusher.flush(message, tenant, recorded);
     return open.filter((r) => !suppressed.has(r.address));
   }
 
   /**
-   * Carries out what recording outcomes left to do (each recipient's outbox): the events, the
-   * suppressions, one DSN for the failed ones; then clears the outboxes. Everything here may run
-   * twice after a crash: event ids, the suppression upsert and the DSN id are all idempotent.
+   * Moves the message to its final state once every recipient has one. First carries out any
+   * outbox left on this domain's recipients: an outcome whose write landed late (the database
+   * applied it after an earlier run of this job had failed and this one had read the ledger)
+   * would otherwise keep its effects until the reconciler finds it.
    */
-  private async flush(
+  private async finish(
     message: MessageDocument,
     tenant: TenantDocument | null,
-    entries: readonly { address: string; outbox?: RecipientOutbox | undefined }[],
+    domain: string,
+    deadline: number,
+    context: JobContext,
   ): Promise<void> {
-    const failed: DsnRecipient[] = [];
-    for (const { address, outbox } of entries) {
-      if (outbox === undefined) {
-        continue;
-      }
-      const { event } = outbox;
-      await this.publish(message, event.type as EventType, '', address, event.data, event.at, event.id);
-      if (outbox.suppress !== undefined) {
-        await this.suppress(message, tenant, address, outbox.suppress.reply);
-      }
-      if (outbox.dsn !== undefined) {
-        failed.push({ address, ...outbox.dsn });
-      }
-    }
-    if (failed.length > 0 && tenant?.dsn === true) {
-      await this.dsn.send(message, failed);
-    }
-    if (entries.length > 0) {
-      await this.messages.clearOutbox(
-        message._id,
-        entries.map((e) => e.address),
+    await this.durably(deadline, context, 'finish', async () => {
+      const recipients = await this.messages.recipientsFor(message._id);
+      await this.flusher.flush(
+        message,
+        tenant,
+        recipients.filter((r) => r.domain === domain && r.outbox !== undefined),
       );
-    }
-  }
-
-  private async suppress(
-    message: MessageDocument,
-    tenant: TenantDocument | null,
-    address: string,
-    reply: string,
-  ): Promise<void> {
-    const days = tenant?.suppressionDays ?? this.config.SER_EGRESS_SUPPRESSION_DAYS;
-    if (days === 0) {
-      return;
-    }
-    const now = new Date();
-    await this.suppressions.add({
-      tenantId: message.tenantId,
-      address,
-      reason: 'hard_bounce',
-      reply,
-      messageId: message._id,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + days * 86_400_000),
+      const state = finalMessageState(recipients);
+      if (state !== undefined) {
+        await this.messages.transition(message._id, ['delivering'], state);
+      }
     });
-  }
-
-  private async publish(
-    message: MessageDocument,
-    type: EventType,
-    idSuffix: string,
-    recipient: string | undefined,
-    data: Record<string, unknown>,
-    at?: string,
-    id = `${message._id}.${type}.${idSuffix}`,
-  ): Promise<void> {
-    await this.events.publish({
-      id,
-      type,
-      tenantId: message.tenantId,
-      appId: message.appId,
-      messageId: message._id,
-      ...(recipient === undefined ? {} : { recipient }),
-      ...(at === undefined ? {} : { at }),
-      data,
-    });
-  }
-
-  private async finish(messageId: string): Promise<void> {
-    const state = finalMessageState(await this.messages.recipientsFor(messageId));
-    if (state !== undefined) {
-      await this.messages.transition(messageId, ['delivering'], state);
-    }
   }
 }

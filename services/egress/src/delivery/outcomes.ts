@@ -1,4 +1,5 @@
-import type { RecipientResult } from '@ser/data';
+import type { EventType } from '@ser/contracts';
+import type { RecipientOutbox, RecipientResult } from '@ser/data';
 import type { RecipientOutcome } from './delivery-transport';
 import type { NextAttempt } from './retry-schedule';
 
@@ -24,4 +25,47 @@ export function resultOf(reply: RecipientOutcome, next: NextAttempt, ambiguous: 
 export function isHardBounce(reply: { code: number; text: string }): boolean {
   const status = /^(\d)\.(\d{1,3})\.\d{1,3}\b/.exec(reply.text);
   return reply.code >= 500 && status !== null && status[1] === '5' && status[2] === '1';
+}
+
+/**
+ * What is left to do about one recipient's result of attempt `attempt` (its event, a suppression,
+ * a DSN entry), written with the result. The event id names the message, outcome, recipient and
+ * attempt: it is how a repeated write recognises that an earlier one was applied.
+ */
+export function attemptOutbox(
+  messageId: string,
+  recipient: string,
+  reply: RecipientOutcome,
+  result: RecipientResult,
+  attempt: number,
+  now: Date,
+  ambiguous: boolean,
+): RecipientOutbox {
+  const type: EventType =
+    `delivery.${result.state === 'delivered' ? 'succeeded' : result.state}` as EventType;
+  return {
+    event: {
+      id: `${messageId}.${type}.${recipient}.${attempt}`,
+      type,
+      at: now.toISOString(),
+      data: {
+        reply: result.reply,
+        attempt,
+        ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
+        ...(result.nextAttemptAt === undefined ? {} : { nextAttemptAt: result.nextAttemptAt.toISOString() }),
+        ...(ambiguous ? { ambiguous: true } : {}),
+      },
+    },
+    ...(result.state === 'bounced' && isHardBounce(reply) ? { suppress: { reply: result.reply } } : {}),
+    ...(result.state === 'bounced' || result.state === 'expired'
+      ? {
+          dsn: {
+            reply: result.reply,
+            ...(reply.remoteMta === undefined ? {} : { remoteMta: reply.remoteMta }),
+            lastAttemptAt: now,
+            expired: result.state === 'expired',
+          },
+        }
+      : {}),
+  };
 }
