@@ -162,6 +162,7 @@ const schema = {
   SER_ADMIN_PORT: port.default(8080),
   SER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   /** Serve the admin API over HTTPS with this certificate chain and key (PEM files); both or neither. */
+  SER_ADMIN_AUDIT_RETENTION_DAYS: positiveInt.default(400),
   SER_ADMIN_TLS_CERT_FILE: z.string().min(1).optional(),
   SER_ADMIN_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Each report query's bound on the database (maxTimeMS); past it the report answers 503. */

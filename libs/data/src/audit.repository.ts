@@ -41,6 +41,11 @@ export class AuditRepository {
     return document;
   }
 
+  /** Forgets the entries older than `cutoff` (retention); how many. */
+  async deleteBefore(cutoff: Date): Promise<number> {
+    return (await this.audit.deleteMany({ at: { $lt: cutoff } })).deletedCount;
+  }
+
   /** Newest first, at most `limit` entries. */
   list(filter: AuditFilter, limit: number): Promise<AuditDocument[]> {
     const query: Filter<AuditDocument> = {};

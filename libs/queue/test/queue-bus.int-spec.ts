@@ -244,7 +244,7 @@ describe('QueueBus and job workers', () => {
     const failed = await settled(bus.queue('scan'), jobIds.scan(messageId), 'failed');
     expect(failed.attemptsMade).toBe(7);
     expect(failed.stacktrace).toHaveLength(5);
-    expect(failed.stacktrace.at(-1)).toContain('down, try 7');
+    expect(failed.stacktrace?.at(-1)).toContain('down, try 7');
     expect(failed.opts.removeOnFail).toEqual({ age: 7 * 24 * 3600, count: 50_000 });
   });
   it('runs a job again after the delay its handler chose (custom back-off), counting attempts', async () => {

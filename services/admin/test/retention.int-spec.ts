@@ -1,7 +1,7 @@
 import type { RelayConfig } from '@ser/config';
 import { newMessageId } from '@ser/contracts';
 import type { MessageState } from '@ser/contracts';
-import { COLLECTIONS, MessageRepository, TenantConfigRepository } from '@ser/data';
+import { AuditRepository, COLLECTIONS, MessageRepository, TenantConfigRepository } from '@ser/data';
 import type { EventDocument, MessageDocument } from '@ser/data';
 import { createLogger } from '@ser/logger';
 import { GridFsMessageStore } from '@ser/mongo';
@@ -49,6 +49,7 @@ describe('admin: retention of messages and samples', () => {
       messages,
       new TenantConfigRepository(db),
       new MessageTombstoneRepository(db),
+      new AuditRepository(db),
     );
     replicas.push(service);
     return service;
@@ -201,5 +202,55 @@ describe('admin: retention of messages and samples', () => {
     expect(await messages.recipientsFor(message._id)).toEqual([]);
     expect(await tombstones().findOne({ _id: message._id })).not.toHaveProperty('pending');
     expect(await rawStatus(message._id)).toBe(410);
+  });
+
+  it('keeps going in rounds while a tenant has more than a round, fair to the others, until its time is up', async () => {
+    const big = await newTenant();
+    const small = await newTenant();
+    for (let i = 0; i < 7; i += 1) {
+      await seed(big, 40);
+    }
+    for (let i = 0; i < 3; i += 1) {
+      await seed(small, 40);
+    }
+    // A round is one batch of 2 per tenant. With no time left after the first round, each tenant
+    // got its share and both are reported unfinished.
+    const hurried = replica();
+    hurried.limits = { batch: 2, batches: 1, runBudgetMs: 0 };
+    const first = await hurried.purge();
+    expect(first.unfinishedTenants).toBeGreaterThanOrEqual(2);
+    expect(await searchIds(big)).toHaveLength(5);
+    expect(await searchIds(small)).toHaveLength(1);
+
+    const patient = replica();
+    patient.limits = { batch: 2, batches: 1, runBudgetMs: 60_000 };
+    const second = await patient.purge();
+    expect(second.unfinishedTenants).toBe(0);
+    expect(await searchIds(big)).toEqual([]);
+    expect(await searchIds(small)).toEqual([]);
+  });
+
+  it('forgets audit entries older than SER_ADMIN_AUDIT_RETENTION_DAYS, and only those', async () => {
+    const audit = new AuditRepository(db);
+    const days = config.SER_ADMIN_AUDIT_RETENTION_DAYS;
+    const target = { type: 'route', id: 'GET /v1/retention-test' };
+    const old = await audit.record({
+      actor: 'test',
+      action: 'api.call',
+      target,
+      at: new Date(Date.now() - (days + 1) * DAY),
+    });
+    const young = await audit.record({
+      actor: 'test',
+      action: 'api.call',
+      target,
+      at: new Date(Date.now() - (days - 1) * DAY),
+    });
+
+    const result = await replica().purge();
+
+    expect(result.auditEntriesDeleted).toBeGreaterThanOrEqual(1);
+    expect(await audit.audit.findOne({ _id: old._id })).toBeNull();
+    expect(await audit.audit.findOne({ _id: young._id })).not.toBeNull();
   });
 });

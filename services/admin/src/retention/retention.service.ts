@@ -1,5 +1,5 @@
 import type { RelayConfig } from '@ser/config';
-import { MessageRepository, TenantConfigRepository } from '@ser/data';
+import { AuditRepository, MessageRepository, TenantConfigRepository } from '@ser/data';
 import type { Logger } from '@ser/logger';
 import type { MessageStore } from '@ser/mongo';
 import { CONFIG, LOGGER, MESSAGE_STORE, ReplicaTurn } from '@ser/runtime';
@@ -14,13 +14,28 @@ export interface RetentionResult {
   resumed: number;
   /** Tombstones old enough to forget. */
   tombstonesForgotten: number;
+  /** Audit entries older than SER_ADMIN_AUDIT_RETENTION_DAYS. */
+  auditEntriesDeleted: number;
+  /** Tenants that still had messages past retention when the run's time was up. */
+  unfinishedTenants: number;
+}
+
+/** How one run divides its work: a tenant gets `batches` of `batch` messages per round. */
+export interface RetentionLimits {
+  batch: number;
+  batches: number;
+  /** Rounds go on while some tenant has more, until this much time has passed. */
+  runBudgetMs: number;
 }
 
 /** How often one replica looks for messages past retention. */
 export const RETENTION_INTERVAL_MS = 3_600_000;
-/** Messages per query; a tenant gets at most MAX_BATCHES of them per run, the rest waits a turn. */
-const BATCH = 200;
-const MAX_BATCHES = 50;
+/**
+ * 200 messages per query; 50 queries per tenant and round, so one tenant's backlog cannot hold up
+ * the others; rounds until half the interval is used, so a tenant with more than a round's worth a
+ * day (10,000) is not left behind for good.
+ */
+const DEFAULT_LIMITS: RetentionLimits = { batch: 200, batches: 50, runBudgetMs: RETENTION_INTERVAL_MS / 2 };
 /** Tombstones are forgotten after about 13 months, like the statistics. */
 const TOMBSTONE_DAYS = 400;
 
@@ -32,6 +47,9 @@ const TOMBSTONE_DAYS = 400;
  */
 @Injectable()
 export class RetentionService extends ReplicaTurn<RetentionResult> {
+  /** Tests use small batches; production keeps the defaults. */
+  limits: RetentionLimits = DEFAULT_LIMITS;
+
   constructor(
     @Inject(CONFIG) config: RelayConfig,
     @Inject(LOGGER) logger: Logger,
@@ -39,6 +57,7 @@ export class RetentionService extends ReplicaTurn<RetentionResult> {
     private readonly messages: MessageRepository,
     private readonly tenants: TenantConfigRepository,
     private readonly tombstones: MessageTombstoneRepository,
+    private readonly audit: AuditRepository,
   ) {
     super(config, logger, {
       service: 'admin',
@@ -59,39 +78,74 @@ export class RetentionService extends ReplicaTurn<RetentionResult> {
   }
 
   async purge(now = Date.now()): Promise<RetentionResult> {
-    const result: RetentionResult = { deleted: 0, resumed: 0, tombstonesForgotten: 0 };
-    for (const tombstone of await this.tombstones.listPending(BATCH)) {
+    const started = Date.now();
+    const result: RetentionResult = {
+      deleted: 0,
+      resumed: 0,
+      tombstonesForgotten: 0,
+      auditEntriesDeleted: 0,
+      unfinishedTenants: 0,
+    };
+    for (const tombstone of await this.tombstones.listPending(this.limits.batch)) {
       if ((await this.remove(tombstone, now)) !== 'kept') {
         result.resumed += 1;
       }
     }
-    const tenants = this.tenants.tenants.find({}, { projection: { _id: 1, retentionDays: 1 } });
-    for await (const tenant of tenants) {
-      result.deleted += await this.purgeTenant(tenant._id, retentionCutoff(tenant, now), now);
+    let pending = await this.tenants.tenants.find({}, { projection: { _id: 1, retentionDays: 1 } }).toArray();
+    while (pending.length > 0) {
+      const more: typeof pending = [];
+      for (const tenant of pending) {
+        const round = await this.purgeTenant(tenant._id, retentionCutoff(tenant, now), now);
+        result.deleted += round.deleted;
+        if (round.more) {
+          more.push(tenant);
+        }
+      }
+      pending = more;
+      if (Date.now() - started >= this.limits.runBudgetMs) {
+        break;
+      }
     }
+    result.unfinishedTenants = pending.length;
     result.tombstonesForgotten = await this.tombstones.deleteBefore(
       new Date(now - TOMBSTONE_DAYS * 86_400_000),
     );
-    if (result.deleted + result.resumed + result.tombstonesForgotten > 0) {
+    result.auditEntriesDeleted = await this.audit.deleteBefore(
+      new Date(now - this.config.SER_ADMIN_AUDIT_RETENTION_DAYS * 86_400_000),
+    );
+    if (result.deleted + result.resumed + result.tombstonesForgotten + result.auditEntriesDeleted > 0) {
       this.logger.info({ code: 'ADMIN_RETENTION_DELETED', ...result }, 'deleted messages past retention');
     }
     return result;
   }
 
-  private async purgeTenant(tenantId: string, cutoff: Date, now: number): Promise<number> {
+  /** One round for a tenant: up to `batches` batches; `more` when its last batch was full. */
+  private async purgeTenant(
+    tenantId: string,
+    cutoff: Date,
+    now: number,
+  ): Promise<{ deleted: number; more: boolean }> {
+    const { batch, batches } = this.limits;
     let deleted = 0;
-    for (let batch = 0; batch < MAX_BATCHES; batch += 1) {
-      const due = await this.messages.listCreatedBefore(tenantId, cutoff, IN_PIPELINE_STATES, BATCH);
+    for (let n = 0; n < batches; n += 1) {
+      const due = await this.messages.listCreatedBefore(tenantId, cutoff, IN_PIPELINE_STATES, batch);
+      let removed = 0;
       for (const message of due) {
-        if ((await this.remove(message, now)) === 'deleted') {
+        const outcome = await this.remove(message, now);
+        if (outcome === 'deleted') {
           deleted += 1;
         }
+        if (outcome !== 'kept') {
+          removed += 1;
+        }
       }
-      if (due.length < BATCH) {
-        break;
+      // A full batch of which nothing could be removed (all sent back into the pipeline) would
+      // come back the same: stop there rather than loop on it.
+      if (due.length < batch || removed === 0) {
+        return { deleted, more: false };
       }
     }
-    return deleted;
+    return { deleted, more: true };
   }
 
   /**
