@@ -107,6 +107,30 @@ describe('statistics and raw-event retention', () => {
     expect(await b.runIfOurTurn(NOW)).toEqual({ hourBuckets: 0, dayBuckets: 0, events: 0, more: false });
   });
 
+  it('deletes batch after batch until the time is up, then leaves the rest for the next turn', async () => {
+    const old = new Date(EVENTS_FROM.getTime() - 86_400_000);
+    await stats.events.insertMany(
+      Array.from({ length: 10 }, (_, i) => ({
+        _id: `purge-budget-${String(i)}`,
+        v: 1 as const,
+        type: 'message.accepted' as const,
+        at: old,
+        tenantId: 'ten_purge_budget',
+        data: {},
+      })),
+    );
+    const [a, b] = replicas as [StatsPurger, StatsPurger];
+    // No time: one batch, and the pass says there is more.
+    a.limits = { batch: 3, runBudgetMs: 0 };
+    await redis.del(`${config.SER_QUEUE_PREFIX}:reporting:purge-lock`);
+    expect(await a.runIfOurTurn(NOW)).toMatchObject({ events: 3, more: true });
+    // Time enough: batches of 3 until the last comes back short.
+    b.limits = { batch: 3, runBudgetMs: 60_000 };
+    await redis.del(`${config.SER_QUEUE_PREFIX}:reporting:purge-lock`);
+    expect(await b.runIfOurTurn(NOW)).toMatchObject({ events: 7, more: false });
+    expect(await stats.events.countDocuments({ tenantId: 'ten_purge_budget' })).toBe(0);
+  });
+
   it('leaves report totals of the retained period unchanged', async () => {
     const partial = { from: new Date('2025-03-16T05:00:00Z'), to: new Date('2025-03-30T07:00:00Z') };
     for (const tenantId of TENANTS) {

@@ -16,9 +16,17 @@ export interface PurgeResult {
 
 /** How often one replica purges. */
 export const STATS_PURGE_INTERVAL_MS = 3_600_000;
-/** Documents per delete; each kind gets at most MAX_BATCHES of them per pass. */
-const BATCH = 1000;
-const MAX_BATCHES = 50;
+/** Documents per delete, and how long a pass may go on deleting (what is left waits a turn). */
+export interface PurgeLimits {
+  batch: number;
+  runBudgetMs: number;
+}
+
+/**
+ * Batches of 1000, for up to a third of the interval per kind: bounded work per turn, yet no fixed
+ * daily ceiling (the pace is the database's), so a busy relay's events do not outgrow retention.
+ */
+const DEFAULT_LIMITS: PurgeLimits = { batch: 1000, runBudgetMs: STATS_PURGE_INTERVAL_MS / 3 };
 
 /**
  * Deletes hour buckets, day buckets and raw events older than their retention
@@ -28,6 +36,9 @@ const MAX_BATCHES = 50;
  */
 @Injectable()
 export class StatsPurger extends ReplicaTurn<PurgeResult> {
+  /** Tests use small batches; production keeps the defaults. */
+  limits: PurgeLimits = DEFAULT_LIMITS;
+
   constructor(
     @Inject(CONFIG) config: RelayConfig,
     @Inject(LOGGER) logger: Logger,
@@ -45,9 +56,9 @@ export class StatsPurger extends ReplicaTurn<PurgeResult> {
 
   protected async pass(now: Date): Promise<PurgeResult> {
     const cutoff = retentionCutoffs(now, this.config);
-    const hours = await batched((n) => this.stats.purgeBuckets('hour', cutoff.hourBuckets, n));
-    const days = await batched((n) => this.stats.purgeBuckets('day', cutoff.dayBuckets, n));
-    const events = await batched((n) => this.events.purgeBefore(cutoff.events, n));
+    const hours = await batched(this.limits, (n) => this.stats.purgeBuckets('hour', cutoff.hourBuckets, n));
+    const days = await batched(this.limits, (n) => this.stats.purgeBuckets('day', cutoff.dayBuckets, n));
+    const events = await batched(this.limits, (n) => this.events.purgeBefore(cutoff.events, n));
     const result: PurgeResult = {
       hourBuckets: hours.deleted,
       dayBuckets: days.deleted,
@@ -70,16 +81,21 @@ export class StatsPurger extends ReplicaTurn<PurgeResult> {
   }
 }
 
+/** Deletes batch after batch until one comes back short or the time is up (then `more`). */
 async function batched(
+  limits: PurgeLimits,
   purge: (limit: number) => Promise<number>,
 ): Promise<{ deleted: number; more: boolean }> {
+  const started = Date.now();
   let deleted = 0;
-  for (let batch = 0; batch < MAX_BATCHES; batch += 1) {
-    const n = await purge(BATCH);
+  for (;;) {
+    const n = await purge(limits.batch);
     deleted += n;
-    if (n < BATCH) {
+    if (n < limits.batch) {
       return { deleted, more: false };
     }
+    if (Date.now() - started >= limits.runBudgetMs) {
+      return { deleted, more: true };
+    }
   }
-  return { deleted, more: true };
 }
