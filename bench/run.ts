@@ -52,6 +52,15 @@ function parseArgs(args: readonly string[]): Invocation {
 
 async function main(): Promise<void> {
   const { selected, options } = parseArgs(process.argv.slice(2));
+  if (options.settings['help'] !== undefined) {
+    for (const benchmark of selected) {
+      console.log(
+        `${benchmark.name}: ${benchmark.description}\n${benchmark.usage ?? '(no settings of its own)'}\n`,
+      );
+    }
+    console.log('every benchmark: --runs=N --warmup=N (docs/performance.md)');
+    return;
+  }
   const environment = {
     node: process.version,
     cpus: availableParallelism(),

@@ -24,6 +24,13 @@ export interface WindowStats {
   replies5xx: number;
   /** Submissions that ended without an SMTP reply (connection reset, timeout). */
   clientErrors: number;
+  /** Replies by code (`250`, `421`, `451`, …). */
+  codes: Record<string, number>;
+  /** Client errors that were the client giving up waiting for a reply, and the others. */
+  timeouts: number;
+  connectionErrors: number;
+  /** Handing the message to the client → its reply or failure (includes waiting in the client's queue). */
+  submitToReply: Percentiles;
   /** Client end of data to the relay's reply to the final dot, for the window's submissions. */
   dataToReply: Percentiles;
   /** The relay's `250` to the sink's receipt, for the window's accepted messages that arrived. */
@@ -125,6 +132,13 @@ export class Ledger {
         backlogAtEnd += 1;
       }
     }
+    const codes: Record<string, number> = {};
+    for (const s of inWindow) {
+      if (s.code !== undefined) {
+        codes[String(s.code)] = (codes[String(s.code)] ?? 0) + 1;
+      }
+    }
+    const timeouts = inWindow.filter((s) => s.code === undefined && s.timedOut === true).length;
     const dataToReply = inWindow
       .filter((s) => s.code !== undefined && s.endOfDataAt !== undefined)
       .map((s) => s.completedAt - (s.endOfDataAt ?? s.completedAt));
@@ -138,10 +152,32 @@ export class Ledger {
       replies4xx: inWindow.filter((s) => s.code !== undefined && s.code >= 400 && s.code < 500).length,
       replies5xx: inWindow.filter((s) => s.code !== undefined && s.code >= 500).length,
       clientErrors: inWindow.filter((s) => s.code === undefined).length,
+      codes,
+      timeouts,
+      connectionErrors: inWindow.filter((s) => s.code === undefined).length - timeouts,
+      submitToReply: percentiles(inWindow.map((s) => s.completedAt - s.submittedAt)),
       dataToReply: percentiles(dataToReply),
       replyToSink: percentiles(sinkLatencies),
       backlogAtEnd,
     };
+  }
+
+  /**
+   * After an overload that ended at `from`: how long until every submission was accepted again.
+   * 0 when every submission from `from` until `to` got `250`; undefined when the last one did not
+   * (not recovered), or none was made. Otherwise the time from `from` to the first submission after
+   * the last one that was not accepted.
+   */
+  recoverySeconds(from: number, to: number): number | undefined {
+    const phase = this.completions
+      .filter((s) => s.submittedAt >= from && s.submittedAt < to)
+      .sort((a, b) => a.submittedAt - b.submittedAt);
+    const lastRefused = phase.map((s) => s.code === 250).lastIndexOf(false);
+    if (phase.length === 0 || lastRefused === phase.length - 1) {
+      return undefined;
+    }
+    const first = phase[lastRefused + 1];
+    return first === undefined ? undefined : round(lastRefused < 0 ? 0 : (first.submittedAt - from) / 1000);
   }
 
   correctness(): Correctness {

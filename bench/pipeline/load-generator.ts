@@ -22,6 +22,8 @@ export interface Submission {
   queueId?: string;
   /** A failure without an SMTP reply (connection reset, timeout). */
   error?: string;
+  /** The failure was the client giving up waiting (nodemailer `ETIMEDOUT`: no reply in time). */
+  timedOut?: boolean;
 }
 
 export interface LoadGeneratorOptions {
@@ -31,6 +33,8 @@ export interface LoadGeneratorOptions {
   password: string;
   /** SMTP clients, each a nodemailer pool of one connection (a sending application's server). */
   clients: number;
+  /** How long a client waits without a reply before it gives up (nodemailer `socketTimeout`). */
+  socketTimeoutMs: number;
 }
 
 interface Client {
@@ -66,7 +70,7 @@ export class LoadGenerator {
         tls: { rejectUnauthorized: false },
         connectionTimeout: 30_000,
         greetingTimeout: 30_000,
-        socketTimeout: 120_000,
+        socketTimeout: options.socketTimeoutMs,
       });
       transport.use('stream', (mail, callback) => {
         const raw = typeof mail.data.raw === 'string' ? mail.data.raw : '';
@@ -96,7 +100,7 @@ export class LoadGenerator {
     const submittedAt = performance.now();
     client.inFlight += 1;
     this.pending += 1;
-    const finish = (result: Pick<Submission, 'code' | 'queueId' | 'error'>): void => {
+    const finish = (result: Pick<Submission, 'code' | 'queueId' | 'error' | 'timedOut'>): void => {
       client.inFlight -= 1;
       this.pending -= 1;
       const endOfDataAt = this.endOfData.get(mail.sequence);
@@ -135,11 +139,14 @@ function queueIdOf(response: string): { queueId?: string } {
 }
 
 /** An SMTP refusal keeps its code; anything else (a reset, a timeout) is a client error. */
-function failureOf(error: unknown): Pick<Submission, 'code' | 'error'> {
+function failureOf(error: unknown): Pick<Submission, 'code' | 'error' | 'timedOut'> {
   const e = error as { responseCode?: unknown; code?: unknown };
   const message = error instanceof Error ? error.message : 'unknown failure';
   if (typeof e.responseCode === 'number') {
     return { code: e.responseCode, error: message };
   }
-  return { error: `${typeof e.code === 'string' ? e.code : 'error'}: ${message}` };
+  return {
+    error: `${typeof e.code === 'string' ? e.code : 'error'}: ${message}`,
+    ...(e.code === 'ETIMEDOUT' ? { timedOut: true } : {}),
+  };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AdminHttp } from '../support/admin-http';
+import { BenchmarkFailedError } from '../support/benchmark';
 import { summarizeProfile } from './cpu-profile';
 import type { ProfileSummary } from './cpu-profile';
 import { Ledger } from './ledger';
@@ -13,6 +14,10 @@ import { startLoopbackInternet } from './loopback-internet';
 import type { LoopbackInternet } from './loopback-internet';
 import { MailFactory } from './mail-factory';
 import { onboard } from './onboarding';
+import { offer } from './open-loop';
+import type { Span } from './open-loop';
+import { offerOverload, overloadResult } from './overload';
+import type { OverloadResult, OverloadSpans } from './overload';
 import type { PipelineSettings } from './pipeline-settings';
 import { loadAverage } from './proc-stats';
 import { dropRelayData, relayEnvironment } from './relay-env';
@@ -31,9 +36,10 @@ const DUPLICATE_WATCH_MS = 3000;
 const JUDGE_AFTER_MS = 2000;
 const PROGRESS_EVERY_MS = 10_000;
 
-/** One measured window: a fixed-rate run, or one step of the search for the maximum. */
+/** One measured window: a fixed-rate run, one step of the search for the maximum, an overload phase. */
 export interface RateWindow extends WindowStats {
   rate: number;
+  phase?: string;
   /** max mode: whether the relay kept up (see `judge`), and why not. */
   sustainable?: boolean;
   why?: string;
@@ -45,6 +51,8 @@ export interface ModeResult {
   windows: RateWindow[];
   /** max mode: the last rate the relay kept up with (0: not even the first). */
   maxSustainableRate?: number;
+  /** overload mode: replies per phase, timeouts, recovery, and what did not hold. */
+  overload?: OverloadResult;
   correctness: Correctness;
   /** States of some missing messages (`GET /v1/messages/{id}`). */
   missingStates: Record<string, string>;
@@ -60,38 +68,6 @@ export interface ModeResult {
   failure?: string;
   /** Logs and profiles, when kept (`--keep=true`, `--profile`, or a failure). */
   dir?: string;
-}
-
-/**
- * Sends at `rate` messages a second for `seconds`, open loop (the schedule ignores replies), and
- * says every 10 s how it goes.
- */
-async function offer(
-  rate: number,
-  seconds: number,
-  send: () => void,
-  progress: () => string,
-): Promise<number> {
-  const start = performance.now();
-  let sent = 0;
-  let lastSaid = start;
-  for (;;) {
-    const now = performance.now();
-    const elapsed = (now - start) / 1000;
-    if (now - lastSaid >= PROGRESS_EVERY_MS) {
-      lastSaid = now;
-      console.log(`bench: pipeline: ${String(rate)}/s for ${String(Math.round(elapsed))} s: ${progress()}`);
-    }
-    const due = Math.min(Math.floor(elapsed * rate), Math.round(seconds * rate));
-    while (sent < due) {
-      send();
-      sent += 1;
-    }
-    if (elapsed >= seconds) {
-      return sent;
-    }
-    await delay(5);
-  }
 }
 
 /**
@@ -156,6 +132,8 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
       mxPort: internet.mxPort,
       antiSpam,
       clientConnections: settings.clients,
+      maxScanBacklog: settings.maxScanBacklog,
+      maxConcurrentData: settings.maxConcurrentData,
     });
     processes = await startRelayProcesses({
       env: relay.env,
@@ -172,7 +150,13 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
       seed: 20261129,
     });
     const clientGenerator = new LoadGenerator(
-      { host: '127.0.0.1', port: relay.submissionPort, clients: settings.clients, ...tenant },
+      {
+        host: '127.0.0.1',
+        port: relay.submissionPort,
+        clients: settings.clients,
+        socketTimeoutMs: settings.clientTimeoutS * 1000,
+        ...tenant,
+      },
       (submission) => ledger.completed(submission),
     );
     generator = clientGenerator;
@@ -187,18 +171,22 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
       ledger.submitted();
       clientGenerator.send(mail);
     };
-    const firstRate = settings.mode === 'fixed' ? settings.rate : settings.startRate;
+    const searching = settings.mode === 'max' || (settings.mode === 'overload' && !settings.rateGiven);
+    const firstRate = searching ? settings.startRate : settings.rate;
     await offer(firstRate, settings.warmupS, send, () => ledger.progress());
     await drain(ledger, clientGenerator, settings.drainS);
 
     const before = snapshot(processes, relay.dataDir);
     const loadBefore = loadAverage();
     const measuredFrom = performance.now();
-    const spans = await offerSpans(settings, ledger, send);
+    const { spans, overload } = await offerSpans(settings, ledger, send, () =>
+      drain(ledger, clientGenerator, settings.drainS),
+    );
     const drained = await drain(ledger, clientGenerator, settings.drainS);
     // Judged while running; measured again now that every latency is known.
     const windows = spans.map((s) => ({
       rate: s.rate,
+      ...(s.phase === undefined ? {} : { phase: s.phase }),
       ...ledger.window(s.from, s.to, s.offered),
       ...s.verdict,
     }));
@@ -211,6 +199,7 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
       antiSpam,
       windows,
       ...(settings.mode === 'max' ? { maxSustainableRate: lastSustainable(windows) } : {}),
+      ...(overload === undefined ? {} : { overload: overloadResult(overload, ledger) }),
       correctness,
       missingStates: await statesOf(admin, correctness.missingSample),
       measuredSeconds: Math.round((measuredTo - measuredFrom) / 100) / 10,
@@ -250,21 +239,40 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
   }
 }
 
-interface Span {
-  rate: number;
-  from: number;
-  to: number;
-  offered: number;
-  verdict?: { sustainable: boolean; why?: string };
-}
-
-/** Offers the load: one span at the fixed rate, or rising steps until the relay stops keeping up. */
-async function offerSpans(settings: PipelineSettings, ledger: Ledger, send: () => void): Promise<Span[]> {
+/**
+ * Offers the load: one span at the fixed rate; rising steps until the relay stops keeping up; or
+ * an overload and its recovery (after a max search, drained, when no base rate is given).
+ */
+async function offerSpans(
+  settings: PipelineSettings,
+  ledger: Ledger,
+  send: () => void,
+  drainNow: () => Promise<boolean>,
+): Promise<{ spans: Span[]; overload?: OverloadSpans }> {
   if (settings.mode === 'fixed') {
     const from = performance.now();
     const offered = await offer(settings.rate, settings.durationS, send, () => ledger.progress());
-    return [{ rate: settings.rate, from, to: performance.now(), offered }];
+    return { spans: [{ rate: settings.rate, from, to: performance.now(), offered }] };
   }
+  if (settings.mode === 'max' || !settings.rateGiven) {
+    const search = await maxSearch(settings, ledger, send);
+    if (settings.mode === 'max') {
+      return { spans: search };
+    }
+    const found = lastSustainable(search);
+    if (found === 0) {
+      throw new BenchmarkFailedError('overload: the max search found no sustainable rate; give --rate');
+    }
+    await drainNow();
+    const overload = await offerOverload(settings, { rate: found, from: 'max search' }, ledger, send);
+    return { spans: [...search.map((s) => ({ ...s, phase: 'max search' })), ...overload.spans], overload };
+  }
+  const overload = await offerOverload(settings, { rate: settings.rate, from: 'given' }, ledger, send);
+  return { spans: overload.spans, overload };
+}
+
+/** Rising steps until the relay stops keeping up. */
+async function maxSearch(settings: PipelineSettings, ledger: Ledger, send: () => void): Promise<Span[]> {
   const spans: Span[] = [];
   for (let step = 0; step < settings.maxSteps; step += 1) {
     const rate = settings.startRate + step * settings.stepRate;
@@ -287,8 +295,13 @@ async function offerSpans(settings: PipelineSettings, ledger: Ledger, send: () =
   return spans;
 }
 
-function lastSustainable(windows: readonly RateWindow[]): number {
-  return windows.filter((w) => w.sustainable === true).reduce((max, w) => Math.max(max, w.rate), 0);
+/** The highest rate kept up with, from windows (judged) or spans (with their verdict). */
+function lastSustainable(
+  windows: readonly { rate: number; sustainable?: boolean; verdict?: Span['verdict'] }[],
+): number {
+  return windows
+    .filter((w) => (w.sustainable ?? w.verdict?.sustainable) === true)
+    .reduce((max, w) => Math.max(max, w.rate), 0);
 }
 
 async function statesOf(admin: AdminHttp, ids: readonly string[]): Promise<Record<string, string>> {

@@ -4,12 +4,24 @@ import { PIPELINE_SERVICES } from './relay-processes';
 
 /** `npm run bench -- pipeline --name=value …`, parsed; docs/performance.md lists them. */
 export interface PipelineSettings {
-  mode: 'fixed' | 'max';
+  mode: 'fixed' | 'max' | 'overload';
   /** Anti-spam engines off, on, or one run of each (off first). */
   antiSpam: readonly boolean[];
-  /** fixed: offered messages per second and for how long. */
+  /** fixed: offered messages per second and for how long; overload: the base rate and the overload's length. */
   rate: number;
   durationS: number;
+  /** Whether `--rate` was given (overload without it takes the max search's result as the base). */
+  rateGiven: boolean;
+  /** overload: offered rate = factor × base rate. */
+  factor: number;
+  /** overload: the low rate after the overload (default: half the base rate, at least 1/s), for at most recoveryS. */
+  recoveryRate: number | undefined;
+  recoveryS: number;
+  /** Ingress admission bounds given to the relay (undefined: the relay's defaults). */
+  maxScanBacklog: number | undefined;
+  maxConcurrentData: number | undefined;
+  /** Client socket inactivity timeout (nodemailer `socketTimeout`). */
+  clientTimeoutS: number;
   /** max: the first rate, the increase per step, each step's length, and the most steps. */
   startRate: number;
   stepRate: number;
@@ -37,10 +49,18 @@ export function parsePipelineSettings(settings: Record<string, string>): Pipelin
     }
     return n;
   };
+  const optionalInt = (name: string): number | undefined =>
+    settings[name] === undefined ? undefined : int(name, 1);
   const mode = settings['mode'] ?? 'fixed';
-  if (mode !== 'fixed' && mode !== 'max') {
-    throw new BenchmarkFailedError('--mode must be fixed or max');
+  if (mode !== 'fixed' && mode !== 'max' && mode !== 'overload') {
+    throw new BenchmarkFailedError('--mode must be fixed, max or overload');
   }
+  const factor = Number(settings['factor'] ?? '1.5');
+  if (!Number.isFinite(factor) || factor <= 1 || factor > 20) {
+    throw new BenchmarkFailedError('--factor must be a number above 1 (and at most 20)');
+  }
+  const rate = int('rate', 10);
+  const rateGiven = settings['rate'] !== undefined;
   const as = settings['as'] ?? 'both';
   const antiSpam = { off: [false], on: [true], both: [false, true] }[as];
   if (antiSpam === undefined) {
@@ -54,8 +74,19 @@ export function parsePipelineSettings(settings: Record<string, string>): Pipelin
   return {
     mode,
     antiSpam,
-    rate: int('rate', 10),
+    rate,
     durationS: int('duration', 30),
+    rateGiven,
+    factor,
+    recoveryRate: optionalInt('recovery-rate'),
+    recoveryS: int('recovery-seconds', 60),
+    // overload with a given rate: a backlog bound of 10 s of work at that rate, so that the bound is
+    // reached in a short run and drains well within the 60 s recovery (docs/performance.md).
+    maxScanBacklog:
+      optionalInt('max-scan-backlog') ??
+      (mode === 'overload' && rateGiven ? Math.max(10, rate * 10) : undefined),
+    maxConcurrentData: optionalInt('max-concurrent-data'),
+    clientTimeoutS: int('client-timeout-seconds', 120),
     startRate: int('start-rate', 10),
     stepRate: int('step-rate', 10),
     stepS: int('step-seconds', 15),
@@ -83,3 +114,18 @@ function parseSize(value: string): number | 'mix' {
   }
   return bytes;
 }
+
+/** `npm run bench -- pipeline --help`. */
+export const PIPELINE_USAGE = `pipeline settings (docs/performance.md):
+  --mode=fixed|max|overload   fixed rate (default), search for the maximum, or overload then recovery
+  --rate=N --duration=S       fixed: N msg/s for S s (10, 30); overload: base rate (default: the max search's result) and overload length
+  --factor=F                  overload: offer F × the base rate (1.5)
+  --recovery-rate=N           overload: the low rate afterwards (half the base rate, at least 1)
+  --recovery-seconds=S        overload: at most S s at the low rate (60); stops once 10 s in a row were all accepted
+  --max-scan-backlog=N        SER_INGRESS_MAX_SCAN_BACKLOG of the relay (overload with --rate: 10 × rate; otherwise the relay's default)
+  --max-concurrent-data=N     SER_INGRESS_MAX_CONCURRENT_DATA of the relay (the relay's default)
+  --client-timeout-seconds=S  client socket inactivity timeout (120)
+  --start-rate=N --step-rate=N --step-seconds=S --max-steps=N   max search (10, 10, 15, 10)
+  --as=off|on|both            anti-spam engines (both)
+  --size=N|Nk|mix --clients=N --domains=N --mx=N --warmup-seconds=S --drain-seconds=S
+  --profile=svc,svc --keep=true`;

@@ -18,6 +18,9 @@ export interface RelayEnvOptions {
   antiSpam: boolean;
   /** SMTP connections the load generator opens, all from 127.0.0.1. */
   clientConnections: number;
+  /** Ingress admission bounds; undefined: the relay's defaults. */
+  maxScanBacklog?: number | undefined;
+  maxConcurrentData?: number | undefined;
 }
 
 /** What the benchmark needs to reach the relay it configured. */
@@ -81,6 +84,12 @@ export async function relayEnvironment(options: RelayEnvOptions): Promise<RelayE
     SER_INGRESS_SUBMISSION_PORT: String(submissionPort),
     SER_INGRESS_SUBMISSIONS_PORT: String(submissionsPort),
     SER_INGRESS_MAX_CONNECTIONS_PER_IP: String(options.clientConnections + 10),
+    ...(options.maxScanBacklog === undefined
+      ? {}
+      : { SER_INGRESS_MAX_SCAN_BACKLOG: String(options.maxScanBacklog) }),
+    ...(options.maxConcurrentData === undefined
+      ? {}
+      : { SER_INGRESS_MAX_CONCURRENT_DATA: String(options.maxConcurrentData) }),
     SER_ADMIN_HOST: '127.0.0.1',
     SER_ADMIN_PORT: String(adminPort),
     SER_ADMIN_RATE_LIMIT_PER_MINUTE: '0',

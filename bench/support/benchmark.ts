@@ -36,6 +36,8 @@ export interface BenchmarkOptions {
 export interface Benchmark {
   name: string;
   description: string;
+  /** Its settings, printed by `npm run bench -- <name> --help`. */
+  usage?: string;
   run(options: BenchmarkOptions): Promise<BenchmarkResult>;
 }
 
