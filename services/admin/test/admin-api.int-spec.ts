@@ -111,6 +111,30 @@ describe('admin API', () => {
     expect(await db.collection(COLLECTIONS.domains).countDocuments({ name: 'shop.example.test' })).toBe(1);
   });
 
+  it('suspends a tenant and makes it active again (operators), audited, refusing any other status', async () => {
+    const tenantId = await newTenant('Suspendable');
+    const path = `/v1/tenants/${tenantId}`;
+    expect((await api.patch(path, { status: 'suspended' })).body).toMatchObject({
+      id: tenantId,
+      status: 'suspended',
+    });
+    expect(await db.collection(COLLECTIONS.tenants).findOne({ _id: tenantId as never })).toMatchObject({
+      status: 'suspended',
+    });
+    for (const status of [null, 'deleted', '']) {
+      const problem = expectProblem(await api.patch(path, { status }), 400, 'invalid-request');
+      expect(problem.errors?.map((e) => e.path)).toEqual(['status']);
+    }
+    expect((await api.get<{ status: string }>(path)).body.status).toBe('suspended');
+    expect((await api.patch(path, { status: 'active' })).body).toMatchObject({ status: 'active' });
+    const audited = await db
+      .collection(COLLECTIONS.audit)
+      .find({ tenantId, action: 'tenant.update' })
+      .sort({ at: 1 })
+      .toArray();
+    expect(audited.map((a) => (a['details'] as { status?: string }).status)).toEqual(['suspended', 'active']);
+  });
+
   it('creates a sealed DKIM key and activates it only when DNS publishes it, or when forced', async () => {
     const tenantId = await newTenant();
     const domain = await api.created(`/v1/tenants/${tenantId}/domains`, { name: 'mail.acme.test' });

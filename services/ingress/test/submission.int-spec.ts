@@ -25,6 +25,7 @@ describe('ingress submission', () => {
   let restricted: SeededCredential;
   let revoked: SeededCredential;
   let suspendedApp: SeededCredential;
+  let suspendedTenant: SeededCredential;
 
   beforeAll(async () => {
     fx = await SubmissionFixture.start({
@@ -40,6 +41,8 @@ describe('ingress submission', () => {
     restricted = await fx.seed.credential(acme.tenantId, restrictedApp);
     const suspended = await fx.seed.application(acme.tenantId, { status: 'suspended' });
     suspendedApp = await fx.seed.credential(acme.tenantId, suspended);
+    const initech = await fx.seed.tenant(['initech.test'], 'suspended');
+    suspendedTenant = await fx.seed.credential(initech.tenantId, await fx.seed.application(initech.tenantId));
   });
 
   afterAll(async () => {
@@ -111,6 +114,7 @@ describe('ingress submission', () => {
       { user: 'app_doesnotexist', pass: sender.password, reason: 'unknown_user' },
       { user: revoked.username, pass: revoked.password, reason: 'credential_revoked' },
       { user: suspendedApp.username, pass: suspendedApp.password, reason: 'app_suspended' },
+      { user: suspendedTenant.username, pass: suspendedTenant.password, reason: 'tenant_suspended' },
     ];
     for (const { user, pass } of cases) {
       const client = await fx.open();

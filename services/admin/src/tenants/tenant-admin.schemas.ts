@@ -34,6 +34,8 @@ export const tenantsQuerySchema = z
 export const updateTenantSchema = z
   .object({
     name: tenantName.optional(),
+    /** `suspended`: none of the tenant's applications can log in or submit (operators only). */
+    status: z.enum(['active', 'suspended']).optional(),
     scanPolicy: scanPolicyPatch.nullable().optional(),
     dkimNoKeyPolicy: z.enum(['hold', 'send_unsigned']).nullable().optional(),
     /** Days messages are kept for search and samples (docs/api.md, Retention); `null`: 30. */
