@@ -93,7 +93,11 @@ export class ReceivingSweeperService extends ReplicaTurn<SweepResult> {
     return result;
   }
 
-  /** Stale `receiving` records, until there are none left (at most `pages` batches). */
+  /**
+   * Stale `receiving` records, a batch at a time until none are left (at most `pages` batches).
+   * Deleted in bulk, conditionally: a record that moved on meanwhile (a commit that landed late)
+   * stays, with its body and ledger.
+   */
   private async sweepRecords(cutoff: Date): Promise<number> {
     let removed = 0;
     for (let page = 0; page < this.limits.pages; page += 1) {
@@ -103,15 +107,19 @@ export class ReceivingSweeperService extends ReplicaTurn<SweepResult> {
           { projection: { _id: 1 }, limit: this.limits.batch },
         )
         .toArray();
-      for (const { _id } of stale) {
-        const deleted = await this.messages.messages.deleteOne({ _id, state: 'receiving' });
-        if (deleted.deletedCount === 1) {
-          await this.messages.recipients.deleteMany({ messageId: _id });
-          await this.store.delete(_id);
-          removed += 1;
-        }
+      const ids = stale.map((m) => m._id);
+      if (ids.length > 0) {
+        await this.messages.messages.deleteMany({ _id: { $in: ids }, state: 'receiving' });
+        const kept = await this.messages.messages
+          .find({ _id: { $in: ids } }, { projection: { _id: 1 } })
+          .toArray();
+        const keptIds = new Set(kept.map((m) => m._id));
+        const gone = ids.filter((id) => !keptIds.has(id));
+        await this.messages.recipients.deleteMany({ messageId: { $in: gone } });
+        await this.deleteBodies(gone);
+        removed += gone.length;
       }
-      if (stale.length < this.limits.batch) {
+      if (ids.length < this.limits.batch) {
         break;
       }
     }
@@ -144,10 +152,21 @@ export class ReceivingSweeperService extends ReplicaTurn<SweepResult> {
       .toArray();
     const ownedIds = new Set(owned.map((m) => m._id));
     const orphans = names.filter((name) => !ownedIds.has(name));
-    for (const name of orphans) {
+    await this.deleteBodies(orphans);
+    return orphans.length;
+  }
+
+  /** The bodies stored under these message ids; one query to find which exist. */
+  private async deleteBodies(messageIds: string[]): Promise<void> {
+    if (messageIds.length === 0) {
+      return;
+    }
+    const stored = await this.mongo.db
+      .collection<{ filename: string }>(`${MESSAGE_BUCKET}.files`)
+      .distinct('filename', { filename: { $in: messageIds } });
+    for (const name of stored) {
       await this.store.delete(name);
     }
-    return orphans.length;
   }
 
   private async sweepChunks(cutoff: Date): Promise<number> {
