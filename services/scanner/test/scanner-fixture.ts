@@ -16,6 +16,10 @@ export interface SubmitOptions {
   attempts?: number;
   tenantId?: string;
   appId?: string;
+  /** The message id (default: a new one). */
+  id?: string;
+  /** The record's state (default `accepted`; `receiving` is a commit ingress has not made yet). */
+  state?: 'accepted' | 'receiving';
 }
 
 /** The scanner service alone on the real FerretDB, Redis, clamd and spamd, with a database of its own. */
@@ -23,7 +27,11 @@ export interface ScannerFixture {
   messages: MessageRepository;
   tenants: TenantConfigRepository;
   bus: QueueBus;
-  /** Stores the body, writes an `accepted` record and queues the scan job, like ingress. */
+  store: GridFsMessageStore;
+  /** The fixture's own Redis URL and queue prefix. */
+  redisUrl: string;
+  prefix: string;
+  /** Stores the body, writes an `accepted` record (unless told) and queues the scan job, like ingress. */
   submit(body: string | Buffer, options?: SubmitOptions): Promise<string>;
   /** Waits until the message left `accepted`. */
   settled(messageId: string): Promise<MessageDocument>;
@@ -50,7 +58,7 @@ export async function startScanner(
   const store = new GridFsMessageStore(mongo.db);
 
   const submit = async (body: string | Buffer, options: SubmitOptions = {}): Promise<string> => {
-    const id = newMessageId();
+    const id = options.id ?? newMessageId();
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
     await store.put(id, Readable.from([bytes]), {});
     const now = new Date();
@@ -63,7 +71,7 @@ export async function startScanner(
       headerFrom: 'a@acme.test',
       fromDomain: 'acme.test',
       size: bytes.length,
-      state: 'accepted',
+      state: options.state ?? 'accepted',
       client: { ip: '127.0.0.1', tls: true },
       createdAt: now,
       updatedAt: now,
@@ -121,5 +129,17 @@ export async function startScanner(
     await mongo.db.dropDatabase();
     await mongo.close();
   };
-  return { messages, tenants, bus, submit, settled, tenant, events, stop };
+  return {
+    messages,
+    tenants,
+    bus,
+    store,
+    redisUrl: config.REDIS_URL,
+    prefix: config.SER_QUEUE_PREFIX,
+    submit,
+    settled,
+    tenant,
+    events,
+    stop,
+  };
 }
