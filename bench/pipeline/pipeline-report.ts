@@ -126,6 +126,7 @@ export function formatModeReport(result: ModeResult): string {
       (r.unmeasured.length > 0 ? ` (not measured: ${r.unmeasured.join(', ')})` : '') +
       `; ${String(result.delivered)} delivered in ${String(result.measuredSeconds)} s`,
     `mean handler time per job: ${stages}`,
+    `ingress admission refusals (451 4.3.2) by reason: ${refusalsOf(result.admissionRefusals)}`,
     `correctness: ${String(c.accepted)} accepted, ${String(c.deliveredOnce)} delivered once, ${String(c.missing)} missing, ` +
       `${String(c.duplicates)} duplicates, ${String(c.unexpected)} unexpected, ${String(c.unsigned)} unsigned`,
     ...overloadLines(result.overload),
@@ -153,4 +154,9 @@ function overloadLines(o: OverloadResult | undefined): string[] {
     `  recovery: ${o.recoverySeconds === null ? 'never (still refusing at the end)' : `every message accepted again ${String(o.recoverySeconds)} s after the overload`}; ` +
       (o.problems.length === 0 ? 'no client timed out: as issue 9 asks' : `FAILED: ${o.problems.join('; ')}`),
   ];
+}
+
+function refusalsOf(refusals: Record<string, number>): string {
+  const entries = Object.entries(refusals).filter(([, n]) => n > 0);
+  return entries.length === 0 ? 'none' : entries.map(([reason, n]) => `${reason} ${String(n)}`).join(', ');
 }

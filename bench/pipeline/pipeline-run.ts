@@ -27,7 +27,7 @@ import { startRelayProcesses } from './relay-processes';
 import type { RelayProcesses } from './relay-processes';
 import { resourceUsage, snapshot } from './resource-usage';
 import type { ResourceUsage } from './resource-usage';
-import { stageTimes } from './stage-metrics';
+import { admissionRefusals, stageTimes } from './stage-metrics';
 import type { StageTime } from './stage-metrics';
 
 const SIGNING_DOMAIN = 'shop.bench.test';
@@ -61,6 +61,8 @@ export interface ModeResult {
   delivered: number;
   resources: ResourceUsage;
   stages: StageTime[];
+  /** Ingress's `ser_smtp_admission_refusals_total` by reason, over the whole run (warm-up included). */
+  admissionRefusals: Record<string, number>;
   load: { before: ReturnType<typeof loadAverage>; after: ReturnType<typeof loadAverage> };
   profiles: Record<string, ProfileSummary>;
   messages: { meanBytes: number; withAttachmentPercent: number };
@@ -193,6 +195,7 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
       delivered,
       resources: resourceUsage(before, after, delivered, antiSpam),
       stages: await stageTimes(processes.processes),
+      admissionRefusals: await admissionRefusals(processes.processes),
       load: { before: loadBefore, after: loadAverage() },
       profiles: {},
       messages: {

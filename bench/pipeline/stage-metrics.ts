@@ -41,3 +41,23 @@ export async function stageTimes(processes: readonly RelayProcess[]): Promise<St
     meanMs: count === 0 ? 0 : Math.round((sum / count) * 10_000) / 10,
   }));
 }
+
+const REFUSALS = /^ser_smtp_admission_refusals_total\{[^}]*reason="([^"]*)"[^}]*\} ([0-9.e+-]+)$/;
+
+/**
+ * Transactions refused by ingress's admission control since the processes started, by reason
+ * (`scan_backlog`, `concurrent_data`), scraped from every process's `/metrics`.
+ */
+export async function admissionRefusals(processes: readonly RelayProcess[]): Promise<Record<string, number>> {
+  const refusals: Record<string, number> = {};
+  for (const p of processes) {
+    const response = await fetch(`http://127.0.0.1:${String(p.opsPort)}/metrics`).catch(() => undefined);
+    const text = response?.status === 200 ? await response.text() : '';
+    for (const match of text.split('\n').map((line) => REFUSALS.exec(line))) {
+      if (match?.[1] !== undefined) {
+        refusals[match[1]] = (refusals[match[1]] ?? 0) + Number(match[2]);
+      }
+    }
+  }
+  return refusals;
+}
