@@ -9,6 +9,7 @@ const CONTRACT: Readonly<Record<string, 'counter' | 'gauge' | 'histogram'>> = {
   ser_smtp_sessions_total: 'counter',
   ser_smtp_replies_total: 'counter',
   ser_smtp_auth_failures_total: 'counter',
+  ser_smtp_admission_refusals_total: 'counter',
   ser_delivery_attempts_total: 'counter',
   ser_dns_cache_lookups_total: 'counter',
   ser_events_total: 'counter',
