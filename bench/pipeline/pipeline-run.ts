@@ -165,7 +165,7 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
     await offer(firstRate, settings.warmupS, send, () => ledger.progress());
     await drain(ledger, clientGenerator, settings.drainS);
 
-    const before = snapshot(processes, relay.dataDir);
+    const before = snapshot(processes, relay.dataDir, settings.external);
     const loadBefore = loadAverage();
     const measuredFrom = performance.now();
     const { spans, overload } = await offerSpans(settings, ledger, send, () =>
@@ -181,7 +181,7 @@ export async function runPipelineMode(settings: PipelineSettings, antiSpam: bool
     }));
     await delay(DUPLICATE_WATCH_MS);
     const measuredTo = performance.now();
-    const after = snapshot(processes, relay.dataDir);
+    const after = snapshot(processes, relay.dataDir, settings.external);
     const delivered = ledger.deliveredBetween(measuredFrom, measuredTo);
     const correctness = ledger.correctness();
     const result: ModeResult = {

@@ -38,6 +38,20 @@ export interface PipelineSettings {
   /** Services run with `--cpu-prof`; their top functions go into the results. */
   profile: ServiceName[];
   keep: boolean;
+  /** Dependencies started outside the bootstrap, measured too (docs/performance.md). */
+  external: ExternalDependencies;
+}
+
+/**
+ * A FerretDB (given by MONGO_URL, so not started by the bootstrap) and a PostgreSQL under it, whose
+ * CPU the benchmark should count: FerretDB by its process group, PostgreSQL by its backends serving
+ * one database and the rest of its server.
+ */
+export interface ExternalDependencies {
+  /** `--ferretdb-pid=N`: the process group leader of a FerretDB started by hand. */
+  ferretdbPid?: number;
+  /** `--postgres-db=NAME`: the PostgreSQL database FerretDB stores into (`--postgresql-url`). */
+  postgresDb?: string;
 }
 
 export function parsePipelineSettings(settings: Record<string, string>): PipelineSettings {
@@ -99,7 +113,28 @@ export function parsePipelineSettings(settings: Record<string, string>): Pipelin
     mxHosts: Math.min(int('mx', 2), 200),
     profile: profile as ServiceName[],
     keep: settings['keep'] === 'true',
+    external: externalDependencies(settings),
   };
+}
+
+function externalDependencies(settings: Record<string, string>): ExternalDependencies {
+  const external: ExternalDependencies = {};
+  const pid = settings['ferretdb-pid'];
+  if (pid !== undefined) {
+    const n = Number(pid);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new BenchmarkFailedError('--ferretdb-pid must be a process id');
+    }
+    external.ferretdbPid = n;
+  }
+  const db = settings['postgres-db'];
+  if (db !== undefined) {
+    if (!/^[\w-]+$/.test(db)) {
+      throw new BenchmarkFailedError('--postgres-db must be a database name (letters, digits, _ and -)');
+    }
+    external.postgresDb = db;
+  }
+  return external;
 }
 
 /** `10240`, `10k` (KiB) or `mix` (2–50 KiB). */
@@ -128,4 +163,6 @@ export const PIPELINE_USAGE = `pipeline settings (docs/performance.md):
   --start-rate=N --step-rate=N --step-seconds=S --max-steps=N   max search (10, 10, 15, 10)
   --as=off|on|both            anti-spam engines (both)
   --size=N|Nk|mix --clients=N --domains=N --mx=N --warmup-seconds=S --drain-seconds=S
-  --profile=svc,svc --keep=true`;
+  --profile=svc,svc --keep=true
+  --ferretdb-pid=N            also measure a FerretDB started by hand (MONGO_URL given): its process group
+  --postgres-db=NAME          also measure PostgreSQL: the backends serving database NAME, and the rest of the server`;

@@ -94,3 +94,60 @@ export function machineBusyMs(): number {
   const busy = ticks.reduce((sum, t, i) => (notBusy.has(i) ? sum : sum + (t ?? 0)), 0);
   return (busy * 1000) / TICKS_PER_SECOND;
 }
+
+function commOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(') '));
+  } catch {
+    return undefined;
+  }
+}
+
+function add(total: ProcSample | undefined, sample: ProcSample): ProcSample {
+  return total === undefined
+    ? { ...sample }
+    : {
+        cpuMs: total.cpuMs + sample.cpuMs,
+        rssMiB: total.rssMiB + sample.rssMiB,
+        peakRssMiB: Math.max(total.peakRssMiB, sample.peakRssMiB),
+      };
+}
+
+/**
+ * PostgreSQL's CPU and memory, in two parts: the backends serving `database` (process title
+ * `postgres: [cluster: ]user database host(port) state`) and the rest of the server (the
+ * postmaster, its background processes, other databases' backends). The postmaster is a `postgres`
+ * process whose parent is not one; every PostgreSQL process is its child (each in a session of its
+ * own, so not a process group). A backend's CPU is lost when it exits (FerretDB keeps a pool open).
+ * Undefined parts: nothing found (no PostgreSQL, or /proc not readable).
+ */
+export function samplePostgres(database: string): { backends?: ProcSample; server?: ProcSample } {
+  const pids = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => commOf(pid) === 'postgres');
+  const postgres = new Set(pids);
+  const parentOf = (pid: number): number => Number(statFields(pid)?.[1]);
+  const postmasters = new Set(pids.filter((pid) => !postgres.has(parentOf(pid))));
+  let backends: ProcSample | undefined;
+  let server: ProcSample | undefined;
+  for (const pid of pids) {
+    const sample = sampleProcess(pid);
+    if (sample === undefined || (!postmasters.has(pid) && !postmasters.has(parentOf(pid)))) {
+      continue;
+    }
+    let title = '';
+    try {
+      title = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      // gone
+    }
+    if (!postmasters.has(pid) && new RegExp(`^postgres: (?:\\S+: )?\\S+ ${database} `).test(title)) {
+      backends = add(backends, sample);
+    } else {
+      server = add(server, sample);
+    }
+  }
+  return { ...(backends === undefined ? {} : { backends }), ...(server === undefined ? {} : { server }) };
+}

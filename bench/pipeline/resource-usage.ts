@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { machineBusyMs, sampleGroup } from './proc-stats';
+import type { ExternalDependencies } from './pipeline-settings';
+import { machineBusyMs, sampleGroup, samplePostgres } from './proc-stats';
 import type { ProcSample } from './proc-stats';
 import type { RelayProcesses } from './relay-processes';
 
@@ -49,10 +50,30 @@ function dependencyGroups(dataDir: string): Map<string, number> {
   return groups;
 }
 
-/** `dataDir`: the bootstrap's data folder, whose `run/*.pid` name the dependencies it started. */
-export function snapshot(relay: RelayProcesses, dataDir: string): ResourceSnapshot {
+/**
+ * `dataDir`: the bootstrap's data folder, whose `run/*.pid` name the dependencies it started;
+ * `external`: a FerretDB and PostgreSQL started by hand (`--ferretdb-pid`, `--postgres-db`).
+ */
+export function snapshot(
+  relay: RelayProcesses,
+  dataDir: string,
+  external: ExternalDependencies = {},
+): ResourceSnapshot {
   const dependencies = new Map<string, ProcSample>();
-  for (const [name, pgid] of dependencyGroups(dataDir)) {
+  const groups = dependencyGroups(dataDir);
+  if (external.ferretdbPid !== undefined) {
+    groups.set('ferretdb', external.ferretdbPid);
+  }
+  if (external.postgresDb !== undefined) {
+    const postgres = samplePostgres(external.postgresDb);
+    if (postgres.backends !== undefined) {
+      dependencies.set(`postgres (${external.postgresDb} backends)`, postgres.backends);
+    }
+    if (postgres.server !== undefined) {
+      dependencies.set('postgres (rest of the server)', postgres.server);
+    }
+  }
+  for (const [name, pgid] of groups) {
     const sample = sampleGroup(pgid);
     if (sample !== undefined) {
       dependencies.set(name, sample);
