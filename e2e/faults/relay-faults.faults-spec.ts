@@ -90,7 +90,7 @@ describe('fault injection: a steady stream of mail through crashes and outages',
       expect(report.attempts.accepted).toBeGreaterThan(100);
       expect(report.deliveredOnce).toBeGreaterThan(0);
     },
-    20 * 60_000,
+    30 * 60_000,
   );
 });
 

@@ -28,7 +28,9 @@ const QUEUE_OF: Record<Exclude<Worker, 'ingress'>, QueueKey> = {
 const QUEUES: readonly QueueKey[] = ['scan', 'sign', 'deliver', 'events'];
 /** Mail moving again: this many messages submitted after the fault ended are at the sink. */
 const MOVING_AFTER = 3;
-const RECOVERY_TIMEOUT_MS = 150_000;
+// Bound by the pipeline's throughput on FerretDB 1.24 (a backlog drains at a few tenths of a message a
+// second here, docs/faults.md run 6): recovery times are reported; this bound only catches a stall.
+const RECOVERY_TIMEOUT_MS = 300_000;
 
 /** Injects the faults one after another while the traffic flows, and times each recovery. */
 export class FaultRun {

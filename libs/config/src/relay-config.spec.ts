@@ -103,6 +103,15 @@ describe('loadConfig problems', () => {
       expect.stringMatching(/^SER_EGRESS_CONCURRENCY: /),
     ]);
   });
+
+  it('refuses a commit timeout longer than the scanner mark lives (over 5 minutes)', () => {
+    expect(loadConfig({ SER_INGRESS_COMMIT_TIMEOUT_MS: '300000' }).SER_INGRESS_COMMIT_TIMEOUT_MS).toBe(
+      300_000,
+    );
+    expect(problemsOf({ SER_INGRESS_COMMIT_TIMEOUT_MS: '300001' })).toEqual([
+      expect.stringMatching(/^SER_INGRESS_COMMIT_TIMEOUT_MS: /),
+    ]);
+  });
 });
 
 describe('SER_SERVICES', () => {

@@ -82,7 +82,8 @@ const schema = {
     .transform((s, ctx) => parseAddresses(s, ctx)),
   SER_INGRESS_SWEEP_INTERVAL_MS: positiveInt.default(60_000),
   SER_INGRESS_SWEEP_GRACE_MS: positiveInt.default(900_000),
-  SER_INGRESS_COMMIT_TIMEOUT_MS: positiveInt.default(30_000),
+  // At most 5 minutes: the scanner's `taken` mark (libs/queue acceptance-verdict.ts) must outlive it.
+  SER_INGRESS_COMMIT_TIMEOUT_MS: positiveInt.max(300_000).default(30_000),
   SER_INGRESS_MAX_SCAN_BACKLOG: positiveInt.default(50_000),
   SER_INGRESS_MAX_CONCURRENT_DATA: positiveInt.default(200),
   SER_TLS_CERT_FILE: z.string().optional(),
