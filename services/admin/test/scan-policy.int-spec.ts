@@ -76,7 +76,7 @@ describe('admin API: scan policy', () => {
     const refusals: [unknown, string, string][] = [
       [{}, '(body)', 'the body must change at least one field'],
       [{ name: null }, 'name', 'Invalid input: expected string, received null'],
-      [{ status: 'suspended' }, '(body)', 'Unrecognized key: "status"'],
+      [{ status: 'deleted' }, 'status', 'Invalid option: expected one of "active"|"suspended"'],
       [
         { scanPolicy: { spamQuarantineScore: 10, spamRejectScore: 5 } },
         'scanPolicy.spamRejectScore',
